@@ -1,0 +1,123 @@
+//! Parsing: the derive input into a model of the event and its fields.
+
+use proc_macro2::Span;
+use syn::{Data, DeriveInput, Fields, Ident, Type};
+
+use crate::attr::{self, ContainerAttrs};
+
+/// What a field's Rust type is, as far as DynamoDB cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TypeKind {
+    Integer,
+    Float,
+    String,
+    Bool,
+    Other,
+}
+
+pub struct Field<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    /// The stored attribute name (after serde renames).
+    pub name: String,
+    /// Where the stored name comes from: the rename literal or the field ident.
+    pub name_span: Span,
+    /// False for `#[serde(skip)]` and `#[serde(flatten)]` fields: no attribute of their own.
+    pub stored: bool,
+    pub kind: TypeKind,
+}
+
+pub struct Input<'a> {
+    pub ident: &'a Ident,
+    pub attrs: ContainerAttrs,
+    pub fields: Vec<Field<'a>>,
+}
+
+impl<'a> Input<'a> {
+    pub fn field(&self, ident: &Ident) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.ident == ident)
+    }
+}
+
+/// Parses the input. Structural problems (not a struct with named fields, generics) are
+/// returned as an error; attribute problems are collected into `errors`.
+pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::Result<Input<'a>> {
+    let named = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(named) => named,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "Storable events must be structs with named fields",
+                ))
+            }
+        },
+        Data::Enum(e) => {
+            return Err(syn::Error::new(e.enum_token.span, "Storable events must be structs with named fields, not enums"))
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new(u.union_token.span, "Storable events must be structs with named fields, not unions"))
+        }
+    };
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "Storable events cannot be generic: each event type has its own table",
+        ));
+    }
+    let attrs = attr::container(&input.attrs, errors);
+    let serde = attr::serde_container(&input.attrs);
+    if let Some(span) = serde.transparent {
+        errors.push(syn::Error::new(span, "#[serde(transparent)] events are not supported: an event is stored as a map of attributes"));
+    }
+    let mut fields = Vec::new();
+    for field in &named.named {
+        let Some(ident) = field.ident.as_ref() else { continue };
+        let serde_field = attr::serde_field(&field.attrs);
+        let raw = ident.to_string();
+        let raw = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
+        let (name, name_span) = match (&serde_field.rename, &serde.rename_all) {
+            (Some(lit), _) => (lit.value(), lit.span()),
+            (None, Some(rule)) => match attr::apply_rename_all(&rule.value(), &raw) {
+                Some(name) => (name, ident.span()),
+                None => {
+                    errors.push(syn::Error::new(rule.span(), "unknown serde rename_all rule"));
+                    (raw, ident.span())
+                }
+            },
+            (None, None) => (raw, ident.span()),
+        };
+        fields.push(Field {
+            ident,
+            ty: &field.ty,
+            name,
+            name_span,
+            stored: !serde_field.skipped && !serde_field.flatten,
+            kind: kind_of(&field.ty),
+        });
+    }
+    Ok(Input { ident: &input.ident, attrs, fields })
+}
+
+fn kind_of(ty: &Type) -> TypeKind {
+    match ty {
+        Type::Reference(r) => kind_of(&r.elem),
+        Type::Group(g) => kind_of(&g.elem),
+        Type::Paren(p) => kind_of(&p.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else { return TypeKind::Other };
+            if !last.arguments.is_empty() {
+                return TypeKind::Other;
+            }
+            match last.ident.to_string().as_str() {
+                "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128"
+                | "isize" => TypeKind::Integer,
+                "f32" | "f64" => TypeKind::Float,
+                "String" | "str" | "char" => TypeKind::String,
+                "bool" => TypeKind::Bool,
+                _ => TypeKind::Other,
+            }
+        }
+        _ => TypeKind::Other,
+    }
+}

@@ -1,0 +1,35 @@
+//! The `#[derive(Storable)]` macro of [eventosaurus](https://docs.rs/eventosaurus).
+//!
+//! Use it through `eventosaurus::Storable`; this crate only parses and generates. The
+//! pipeline is `ast` (parse the input and its attributes), `valid` (check them against
+//! DynamoDB's rules) and `expand` (generate code that calls into the runtime crate by
+//! absolute path). On any error the macro emits the spanned errors *and* a fallback impl,
+//! so the user sees the real mistake, not a cascade of "trait not implemented".
+#![warn(missing_docs)]
+
+mod ast;
+mod attr;
+mod expand;
+mod valid;
+
+use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
+
+/// Derives `eventosaurus::Storable`.
+///
+/// ```ignore
+/// #[derive(serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+/// #[eventosaurus(table = "neat_event", partition_key = location,
+///                composite_key(location, employee_name, employee_action))]
+/// pub struct NeatEvent { pub location: String, pub employee_name: String, pub employee_action: String }
+/// ```
+///
+/// Container attributes, inside `#[eventosaurus(..)]`:
+/// * `table = "name"` (required): the table name without the environment prefix;
+/// * `partition_key = field` (required): an integer (`N`) or `String` (`S`) field;
+/// * `composite_key(field, ..)` (optional): fields digested into a deterministic `event_uuid`.
+#[proc_macro_derive(Storable, attributes(eventosaurus))]
+pub fn derive_storable(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}

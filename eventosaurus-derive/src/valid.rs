@@ -1,0 +1,155 @@
+//! Validation: the parsed event against eventosaurus's and DynamoDB's rules.
+
+use std::collections::HashSet;
+
+use quote::ToTokens;
+use syn::LitStr;
+
+use crate::ast::{Field, Input, TypeKind};
+
+/// Reserved attribute names: the sort key and the timestamp.
+pub const RESERVED: [&str; 2] = ["event_uuid", "created_at"];
+
+/// DynamoDB allows 255 characters; the prefix may take up to 128 of them plus `_`.
+const MAX_TABLE_LEN: usize = 255 - 128 - 1;
+
+/// The checked pieces `expand` needs.
+pub struct Valid<'i, 'a> {
+    pub table: &'i LitStr,
+    pub partition_key: &'i Field<'a>,
+    pub composite_key: Vec<&'i Field<'a>>,
+}
+
+pub fn validate<'i, 'a>(input: &'i Input<'a>, errors: &mut Vec<syn::Error>) -> Option<Valid<'i, 'a>> {
+    let fallback_span = input.attrs.attr_span.unwrap_or_else(|| input.ident.span());
+
+    for field in &input.fields {
+        if field.stored && RESERVED.contains(&field.name.as_str()) {
+            errors.push(syn::Error::new(
+                field.name_span,
+                format!(
+                    "`{}` is reserved: eventosaurus adds it to every stored event; rename the field \
+                     (e.g. with #[serde(rename = \"..\")])",
+                    field.name
+                ),
+            ));
+        }
+    }
+
+    let table = match &input.attrs.table {
+        Some(table) => {
+            if let Err(reason) = check_table_name(&table.value()) {
+                errors.push(syn::Error::new(table.span(), reason));
+            }
+            Some(table)
+        }
+        None => {
+            errors.push(syn::Error::new(
+                fallback_span,
+                "missing `table`: add #[eventosaurus(table = \"my_event\", partition_key = some_field)]",
+            ));
+            None
+        }
+    };
+
+    let partition_key = match &input.attrs.partition_key {
+        Some(ident) => match input.field(ident) {
+            None => {
+                errors.push(unknown_field(ident, "partition_key", input));
+                None
+            }
+            Some(field) => {
+                if !field.stored {
+                    errors.push(syn::Error::new(ident.span(), "the partition key cannot be #[serde(skip)] or #[serde(flatten)]"));
+                    None
+                } else if !matches!(field.kind, TypeKind::Integer | TypeKind::String) || is_reference(field) {
+                    errors.push(syn::Error::new_spanned(
+                        field.ty,
+                        format!(
+                            "unsupported partition key type `{}`: use an integer type (stored as N) or String (stored as S)",
+                            field.ty.to_token_stream()
+                        ),
+                    ));
+                    None
+                } else {
+                    Some(field)
+                }
+            }
+        },
+        None => {
+            errors.push(syn::Error::new(
+                fallback_span,
+                "missing `partition_key`: add partition_key = <field> to #[eventosaurus(..)]",
+            ));
+            None
+        }
+    };
+
+    let mut composite_key = Vec::new();
+    if let Some((_, idents)) = &input.attrs.composite_key {
+        let mut seen = HashSet::new();
+        for ident in idents {
+            let name = ident.to_string();
+            if RESERVED.contains(&name.as_str()) {
+                errors.push(syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "`{name}` cannot be part of composite_key: it differs on every store, so duplicates \
+                         would get different ids and dedup would not work"
+                    ),
+                ));
+                continue;
+            }
+            if !seen.insert(name.clone()) {
+                errors.push(syn::Error::new(ident.span(), format!("`{name}` is listed twice in composite_key")));
+                continue;
+            }
+            match input.field(ident) {
+                None => errors.push(unknown_field(ident, "composite_key", input)),
+                Some(field) if !field.stored => errors.push(syn::Error::new(
+                    ident.span(),
+                    "a #[serde(skip)] or #[serde(flatten)] field cannot be part of composite_key",
+                )),
+                Some(field) => composite_key.push(field),
+            }
+        }
+    }
+
+    if errors.is_empty() {
+        Some(Valid { table: table?, partition_key: partition_key?, composite_key })
+    } else {
+        None
+    }
+}
+
+fn is_reference(field: &Field<'_>) -> bool {
+    matches!(field.ty, syn::Type::Reference(_))
+}
+
+fn unknown_field(ident: &syn::Ident, setting: &str, input: &Input<'_>) -> syn::Error {
+    let known: Vec<String> = input.fields.iter().map(|f| f.ident.to_string()).collect();
+    syn::Error::new(
+        ident.span(),
+        format!("unknown field `{ident}` in {setting}: {} has fields {}", input.ident, known.join(", ")),
+    )
+}
+
+/// Checks a logical table name against DynamoDB's rules for `<prefix>_<name>`.
+pub fn check_table_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the table name is empty".to_owned());
+    }
+    if name.len() > MAX_TABLE_LEN {
+        return Err(format!(
+            "the table name is {} characters; at most {MAX_TABLE_LEN} are allowed so that \
+             `<prefix>_{name}` stays within DynamoDB's 255",
+            name.len()
+        ));
+    }
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+        return Err(format!(
+            "DynamoDB would reject this table name: {bad:?} is not allowed (use letters, digits, `_`, `-` and `.`)"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Configuration: the environment prefix, the endpoint, region and credentials.
+//!
+//! ```no_run
+//! # async fn run() -> eventosaurus::Result<()> {
+//! // From the environment: EVENT_ENVIRONMENT_PREFIX (required), AWS_ENDPOINT_URL_DYNAMODB /
+//! // AWS_ENDPOINT_URL / AWS_ENDPOINT (optional), and the usual AWS variables and profiles.
+//! let store = eventosaurus::Store::connect(eventosaurus::Config::from_env()?).await?;
+//!
+//! // Or explicitly, e.g. for DynamoDB Local:
+//! let config = eventosaurus::Config::builder()
+//!     .environment_prefix("localhost")
+//!     .endpoint("http://127.0.0.1:8000")
+//!     .build()?;
+//! let store = eventosaurus::Store::connect(config).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Region and credentials come from `aws-config`'s usual sources. Only when the endpoint is a
+//! loopback address (`localhost`, `127.0.0.0/8`, `::1`) and none are configured does
+//! eventosaurus fall back to region `us-east-1` and dummy credentials, so DynamoDB Local
+//! works with no AWS setup at all. For a loopback endpoint the instance-metadata and SSO
+//! providers are never consulted.
+
+use std::net::IpAddr;
+
+use crate::error::{Error, Result};
+
+/// The environment variable holding the table prefix.
+pub const ENVIRONMENT_PREFIX_VAR: &str = "EVENT_ENVIRONMENT_PREFIX";
+/// Endpoint variables, most specific first: the SDK's two, then the Ruby gem's.
+pub const ENDPOINT_VARS: [&str; 3] = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"];
+
+/// The region used against a loopback endpoint when none is configured.
+pub const LOOPBACK_DEFAULT_REGION: &str = "us-east-1";
+
+/// Everything a [`Store`](crate::Store) needs to connect.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) environment_prefix: String,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) credentials: Option<(String, String)>,
+}
+
+impl Config {
+    /// Reads the configuration from the environment.
+    ///
+    /// `EVENT_ENVIRONMENT_PREFIX` is required. The endpoint is taken from the first set of
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL` and `AWS_ENDPOINT`.
+    pub fn from_env() -> Result<Config> {
+        let prefix = std::env::var(ENVIRONMENT_PREFIX_VAR)
+            .ok()
+            .filter(|p| !p.trim().is_empty())
+            .ok_or(Error::MissingEnvironmentPrefix { variable: ENVIRONMENT_PREFIX_VAR })?;
+        let mut builder = Config::builder();
+        builder.environment_prefix = Some((prefix, ENVIRONMENT_PREFIX_VAR));
+        for var in ENDPOINT_VARS {
+            if let Some(endpoint) = std::env::var(var).ok().filter(|e| !e.trim().is_empty()) {
+                builder.endpoint = Some((endpoint, var));
+                break;
+            }
+        }
+        builder.build()
+    }
+
+    /// A builder, for configuration that does not come from the environment.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// The table prefix, e.g. `localhost` or `production`.
+    pub fn environment_prefix(&self) -> &str {
+        &self.environment_prefix
+    }
+
+    /// The endpoint override, if any.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The region override, if any.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    /// Whether the endpoint is on this machine (DynamoDB Local).
+    pub fn is_loopback(&self) -> bool {
+        self.endpoint.as_deref().is_some_and(is_loopback_endpoint)
+    }
+}
+
+/// Builds a [`Config`]. Only the environment prefix is required.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigBuilder {
+    environment_prefix: Option<(String, &'static str)>,
+    endpoint: Option<(String, &'static str)>,
+    region: Option<String>,
+    credentials: Option<(String, String)>,
+}
+
+impl ConfigBuilder {
+    /// The table prefix: tables are named `<prefix>_<table>`.
+    pub fn environment_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.environment_prefix = Some((prefix.into(), "Config::builder"));
+        self
+    }
+
+    /// An endpoint URL, e.g. `http://127.0.0.1:8000` for DynamoDB Local.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some((endpoint.into(), "Config::builder"));
+        self
+    }
+
+    /// The AWS region, overriding `aws-config`'s resolution.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Static credentials, overriding `aws-config`'s resolution.
+    pub fn credentials(mut self, access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        self.credentials = Some((access_key_id.into(), secret_access_key.into()));
+        self
+    }
+
+    /// Validates and builds the configuration.
+    pub fn build(self) -> Result<Config> {
+        let (prefix, prefix_source) = self
+            .environment_prefix
+            .ok_or(Error::MissingEnvironmentPrefix { variable: ENVIRONMENT_PREFIX_VAR })?;
+        validate_prefix(&prefix).map_err(|reason| Error::InvalidEnvironmentPrefix {
+            prefix: prefix.clone(),
+            source_name: prefix_source,
+            reason,
+        })?;
+        let endpoint = match self.endpoint {
+            Some((endpoint, source_name)) => {
+                validate_endpoint(&endpoint).map_err(|reason| Error::InvalidEndpoint {
+                    endpoint: endpoint.clone(),
+                    source_name,
+                    reason,
+                })?;
+                Some(endpoint.trim_end_matches('/').to_owned())
+            }
+            None => None,
+        };
+        Ok(Config { environment_prefix: prefix, endpoint, region: self.region, credentials: self.credentials })
+    }
+}
+
+/// The longest prefix we accept, leaving room for a table name within DynamoDB's 255.
+pub const MAX_PREFIX_LEN: usize = 128;
+
+fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
+    if prefix.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if prefix.len() > MAX_PREFIX_LEN {
+        return Err(format!("it is {} characters; at most {MAX_PREFIX_LEN} are allowed", prefix.len()));
+    }
+    if let Some(bad) = prefix.chars().find(|c| !is_table_name_char(*c)) {
+        return Err(format!(
+            "{bad:?} is not allowed in a DynamoDB table name (use letters, digits, `_`, `-` and `.`)"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether DynamoDB allows the character in a table name (`[a-zA-Z0-9_.-]`).
+pub fn is_table_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+fn validate_endpoint(endpoint: &str) -> std::result::Result<(), String> {
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+        .ok_or_else(|| "it must start with http:// or https://".to_owned())?;
+    if host_of(rest).is_empty() {
+        return Err("it has no host".to_owned());
+    }
+    Ok(())
+}
+
+/// The host part of `host[:port][/path]` (without brackets for IPv6).
+fn host_of(authority_and_path: &str) -> &str {
+    let authority = authority_and_path.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or_default();
+    }
+    authority.split(':').next().unwrap_or_default()
+}
+
+/// Whether an endpoint URL points at this machine: `localhost`, `127.0.0.0/8` or `::1`.
+pub fn is_loopback_endpoint(endpoint: &str) -> bool {
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+        .unwrap_or(endpoint);
+    let host = host_of(rest);
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_detection() {
+        assert!(is_loopback_endpoint("http://localhost:8000"));
+        assert!(is_loopback_endpoint("http://127.0.0.1:8000/"));
+        assert!(is_loopback_endpoint("http://127.1.2.3"));
+        assert!(is_loopback_endpoint("http://[::1]:8000"));
+        assert!(!is_loopback_endpoint("https://dynamodb.eu-west-1.amazonaws.com"));
+        assert!(!is_loopback_endpoint("http://10.0.0.1:8000"));
+        assert!(!is_loopback_endpoint("http://localhost.evil.com"));
+    }
+
+    #[test]
+    fn builder_validates_prefix_and_endpoint() {
+        let err = Config::builder().build().unwrap_err();
+        assert!(err.to_string().contains(ENVIRONMENT_PREFIX_VAR), "{err}");
+        let err = Config::builder().environment_prefix("bad prefix").build().unwrap_err();
+        assert!(matches!(err, Error::InvalidEnvironmentPrefix { .. }), "{err}");
+        let err = Config::builder().environment_prefix("dev").endpoint("localhost:8000").build().unwrap_err();
+        assert!(matches!(err, Error::InvalidEndpoint { .. }), "{err}");
+        let ok = Config::builder().environment_prefix("dev-1.x").endpoint("http://localhost:8000/").build().unwrap();
+        assert_eq!(ok.endpoint(), Some("http://localhost:8000"));
+        assert!(ok.is_loopback());
+    }
+}

@@ -1,0 +1,52 @@
+//! # eventosaurus
+//!
+//! Store and query application events on Amazon DynamoDB.
+//!
+//! ```
+//! #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+//! #[eventosaurus(table = "neat_event", partition_key = location,
+//!                composite_key(location, employee_name, employee_action))]
+//! pub struct NeatEvent {
+//!     pub location: String,
+//!     pub employee_name: String,
+//!     pub employee_action: String,
+//! }
+//!
+//! use eventosaurus::Storable;
+//! let event = NeatEvent {
+//!     location: "gardens".into(),
+//!     employee_name: "Markus".into(),
+//!     employee_action: "ate grapes".into(),
+//! };
+//! // Same fields, same id: storing it twice writes it once.
+//! assert_eq!(event.event_uuid(), event.clone().event_uuid());
+//! assert_eq!(event.event_uuid().to_string(), eventosaurus::event_id::TEST_VECTOR_UUID);
+//! ```
+//!
+//! See the README for configuration, tables and the test vector of `event_uuid`.
+#![warn(missing_docs)]
+
+extern crate self as eventosaurus;
+
+pub mod codec;
+pub mod config;
+pub mod error;
+pub mod event_id;
+pub mod persist;
+pub mod registry;
+mod store;
+pub mod table;
+
+pub use codec::StoredEvent;
+pub use config::Config;
+pub use error::{Error, Result};
+pub use eventosaurus_derive::Storable;
+pub use store::{PartitionKeyValue, Storable, Store, StoreOutcome};
+pub use table::TableDef;
+pub use uuid::Uuid;
+
+/// Re-exports for generated code. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}

@@ -1,0 +1,40 @@
+//! The event types linked into this binary.
+//!
+//! Every `#[derive(Storable)]` registers its [`TableDef`] at link time, so tools such as
+//! `eventosaurus-cli` find all event types without a hand-kept list.
+
+use crate::table::TableDef;
+
+/// One registered event type. Created by the derive; not meant to be built by hand.
+#[derive(Debug)]
+pub struct Registration {
+    table: &'static TableDef,
+}
+
+impl Registration {
+    /// A registration of `table`.
+    #[doc(hidden)]
+    pub const fn new(table: &'static TableDef) -> Self {
+        Registration { table }
+    }
+
+    /// The registered table definition.
+    pub fn table(&self) -> &'static TableDef {
+        self.table
+    }
+}
+
+inventory::collect!(Registration);
+
+/// Every registered table definition, sorted by table name (duplicates removed).
+pub fn tables() -> Vec<&'static TableDef> {
+    let mut tables: Vec<&'static TableDef> = inventory::iter::<Registration>.into_iter().map(|r| r.table).collect();
+    tables.sort_by(|a, b| a.name.cmp(b.name).then(a.event_type.cmp(b.event_type)));
+    tables.dedup_by(|a, b| a == b);
+    tables
+}
+
+/// The registered definition with this logical table name, if any.
+pub fn table(name: &str) -> Option<&'static TableDef> {
+    tables().into_iter().find(|t| t.name == name)
+}
