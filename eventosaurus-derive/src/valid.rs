@@ -110,6 +110,11 @@ pub fn validate<'i, 'a>(input: &'i Input<'a>, errors: &mut Vec<syn::Error>) -> O
                     ident.span(),
                     "a #[serde(skip)] or #[serde(flatten)] field cannot be part of composite_key",
                 )),
+                Some(field) if field.kind == TypeKind::Float => errors.push(syn::Error::new_spanned(
+                    field.ty,
+                    "floating-point fields cannot be part of composite_key: 0.1 + 0.2 and 0.3 would be \
+                     different events; use an integer (e.g. cents) or a String",
+                )),
                 Some(field) => composite_key.push(field),
             }
         }

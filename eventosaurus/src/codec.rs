@@ -19,6 +19,14 @@ pub type Item = HashMap<String, AttributeValue>;
 /// DynamoDB's maximum item size: 400 KB, names and values included.
 pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 
+/// The largest event item eventosaurus stores: 200 KB.
+///
+/// For a table with local secondary indexes, DynamoDB's 400 KB limit covers the item *plus*
+/// its entries in every LSI. The `created_at` index projects ALL attributes, so each event is
+/// stored twice and may use at most half of [`MAX_ITEM_SIZE`]. (DynamoDB Local enforces
+/// exactly this: 204,800 bytes is accepted, one more is rejected.)
+pub const MAX_EVENT_SIZE: usize = MAX_ITEM_SIZE / 2;
+
 /// An event as read back: the event, with the id and timestamp it was stored with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent<E> {
@@ -40,7 +48,7 @@ impl<E> std::ops::Deref for StoredEvent<E> {
 /// Serializes an event and adds `event_uuid` and `created_at`.
 ///
 /// Fails if the event's own fields use a reserved name, lack the partition key (e.g. because
-/// of `skip_serializing_if`), or if the item is over [`MAX_ITEM_SIZE`].
+/// of `skip_serializing_if`), or if the item is over [`MAX_EVENT_SIZE`].
 pub fn encode<E: Storable>(event: &E, table: &str, event_uuid: &Uuid, created_at: &str) -> Result<Item> {
     let def = E::TABLE;
     let mut item: Item = serde_dynamo::to_item(event).map_err(|source| Error::Encode {
@@ -74,8 +82,8 @@ pub fn encode<E: Storable>(event: &E, table: &str, event_uuid: &Uuid, created_at
     item.insert(EVENT_UUID.to_owned(), AttributeValue::S(event_uuid.hyphenated().to_string()));
     item.insert(CREATED_AT.to_owned(), AttributeValue::S(created_at.to_owned()));
     let size = item_size(&item);
-    if size > MAX_ITEM_SIZE {
-        return Err(Error::ItemTooLarge { table: table.to_owned(), size, limit: MAX_ITEM_SIZE });
+    if size > MAX_EVENT_SIZE {
+        return Err(Error::ItemTooLarge { table: table.to_owned(), size, limit: MAX_EVENT_SIZE });
     }
     Ok(item)
 }

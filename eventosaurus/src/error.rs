@@ -58,17 +58,21 @@ pub enum Error {
         table: String,
     },
 
-    /// The encoded event is larger than DynamoDB's 400 KB item limit; nothing was sent.
+    /// The encoded event is too large for DynamoDB; nothing was sent.
+    ///
+    /// The limit is [`MAX_EVENT_SIZE`](crate::codec::MAX_EVENT_SIZE): DynamoDB's 400 KB
+    /// covers the item and its copy in the `created_at` index.
     #[error(
-        "event for table `{table}` is {size} bytes, over DynamoDB's item limit of {limit} bytes; \
-         nothing was sent. Keep large payloads elsewhere (e.g. S3) and store a reference"
+        "event for table `{table}` is {size} bytes, over the limit of {limit} bytes (DynamoDB's \
+         400 KB covers the item and its copy in the created_at index); nothing was sent. Keep \
+         large payloads elsewhere (e.g. S3) and store a reference"
     )]
     ItemTooLarge {
         /// The full table name.
         table: String,
         /// The item's size as DynamoDB counts it.
         size: usize,
-        /// The limit (409,600 bytes).
+        /// The limit (204,800 bytes).
         limit: usize,
     },
 

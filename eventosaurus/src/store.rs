@@ -188,7 +188,7 @@ impl Store {
                 .or_else("Profile", aws_config::profile::ProfileFileCredentialsProvider::builder().build())
                 .or_else(
                     "DynamoDBLocal",
-                    Credentials::new("eventosaurus-local", "eventosaurus-local", None, None, "eventosaurus-loopback"),
+                    Credentials::new("eventosauruslocal", "eventosauruslocal", None, None, "eventosaurus-loopback"),
                 );
                 loader = loader.credentials_provider(chain);
             }
