@@ -33,6 +33,7 @@ pub mod config;
 pub mod error;
 pub mod event_id;
 pub mod persist;
+pub mod query;
 pub mod registry;
 mod store;
 pub mod table;
@@ -49,4 +50,5 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod __private {
     pub use inventory;
+    pub use crate::__query_builder_methods as query_builder_methods;
 }

@@ -56,6 +56,21 @@ pub trait Storable: Serialize + DeserializeOwned + Send + Sync + Sized + 'static
         }
     }
 
+    /// Reads one event by its partition key and `event_uuid`: see [`Store::get`].
+    ///
+    /// For everything else, use the query builder the derive generates:
+    /// `PhoneCall::query().by_person_id(5).run(&store)` (see [`query`](crate::query)).
+    fn get<K>(
+        store: &Store,
+        partition_key: K,
+        event_uuid: Uuid,
+    ) -> impl Future<Output = Result<Option<StoredEvent<Self>>>> + Send + '_
+    where
+        K: Into<Self::PartitionKey> + Send + 'static,
+    {
+        store.get::<Self>(partition_key, event_uuid)
+    }
+
     /// Stores the event with a conditional write: see [`Store::store`].
     fn store<'a>(&'a self, store: &'a Store) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
         store.store(self)
