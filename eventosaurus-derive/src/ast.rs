@@ -29,6 +29,8 @@ pub struct Field<'a> {
 
 pub struct Input<'a> {
     pub ident: &'a Ident,
+    /// The struct's visibility: the generated query builder gets the same.
+    pub vis: &'a syn::Visibility,
     pub attrs: ContainerAttrs,
     pub fields: Vec<Field<'a>>,
 }
@@ -96,7 +98,7 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             kind: kind_of(&field.ty),
         });
     }
-    Ok(Input { ident: &input.ident, attrs, fields })
+    Ok(Input { ident: &input.ident, vis: &input.vis, attrs, fields })
 }
 
 fn kind_of(ty: &Type) -> TypeKind {

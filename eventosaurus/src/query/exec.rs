@@ -75,10 +75,14 @@ impl RawPages {
             let mut items: Vec<Item> = response.items.unwrap_or_default();
             items.retain(|item| matches_all(&self.plan.client_filter, item));
             let mut count = if counting_only { response.count } else { items.len() as u64 };
+            // Where to resume: after the last item DynamoDB evaluated, or, when the limit
+            // cuts this page short, after the last item returned.
             let mut cursor = last_key.as_ref().map(Cursor::encode);
+            if last_key.is_none() {
+                self.finished = true;
+            }
             if let Some(remaining) = remaining {
                 if count >= remaining {
-                    // The limit is reached on this page: resume after the last item returned.
                     if count > remaining {
                         items.truncate(remaining as usize);
                         cursor = items.last().and_then(|item| self.plan.cursor_of(item));
@@ -92,10 +96,6 @@ impl RawPages {
             }
             self.returned += count;
             self.next_start = last_key;
-            if self.next_start.is_none() {
-                self.finished = true;
-                cursor = None;
-            }
             if count == 0 {
                 // Nothing matched in this request: fetch the next one (or stop if finished).
                 continue;
@@ -244,10 +244,15 @@ pub struct Page<E> {
 }
 
 /// The pages of a typed query, fetched lazily: see [`Query::stream`](super::Query::stream).
-#[derive(Debug)]
 pub struct Pages<E> {
     state: PagesState,
     event: PhantomData<fn() -> E>,
+}
+
+impl<E> std::fmt::Debug for Pages<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages").field("event", &std::any::type_name::<E>()).field("state", &self.state).finish()
+    }
 }
 
 #[derive(Debug)]

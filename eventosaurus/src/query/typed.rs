@@ -260,7 +260,6 @@ impl<F: ContainerField<V>, V> IntoCondition<F> for Cond<V, Containment> {
 /// returns a `PhoneCallQuery` with one typed `by_<field>(..)` per field), which wraps this
 /// type; [`by_attribute`](Query::by_attribute) and [`condition`](Query::condition) are the
 /// typed and untyped ways to add conditions by attribute name.
-#[derive(Debug, Clone)]
 #[must_use = "a query does nothing until run, counted, streamed or explained"]
 pub struct Query<E> {
     conditions: Vec<Condition>,
@@ -268,6 +267,29 @@ pub struct Query<E> {
     /// Values that could not be encoded: reported when the query is planned.
     problems: Vec<String>,
     event: PhantomData<fn() -> E>,
+}
+
+// By hand: derives would require `E: Clone` / `E: Debug`, which events need not be.
+impl<E> Clone for Query<E> {
+    fn clone(&self) -> Self {
+        Query {
+            conditions: self.conditions.clone(),
+            options: self.options.clone(),
+            problems: self.problems.clone(),
+            event: PhantomData,
+        }
+    }
+}
+
+impl<E> std::fmt::Debug for Query<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("event", &std::any::type_name::<E>())
+            .field("conditions", &self.conditions)
+            .field("options", &self.options)
+            .field("problems", &self.problems)
+            .finish()
+    }
 }
 
 impl<E: Storable> Default for Query<E> {
