@@ -30,11 +30,21 @@ async fn run() -> eventosaurus::Result<()> {
     let store = Store::from_env().await?;
     println!("environment prefix: {}", store.environment_prefix());
 
-    for (def, outcome) in table::create_tables(&store, [PhoneCall::TABLE, NeatEvent::TABLE], Billing::OnDemand).await? {
+    for (def, outcome) in table::create_tables(
+        &store,
+        [PhoneCall::TABLE, NeatEvent::TABLE],
+        Billing::OnDemand,
+    )
+    .await?
+    {
         println!("table {}: {outcome:?}", store.table_name(def));
     }
 
-    let call = PhoneCall { person_id: 5, phone_number: "555-0100".into(), last_called: "2026-11-23".into() };
+    let call = PhoneCall {
+        person_id: 5,
+        phone_number: "555-0100".into(),
+        last_called: "2026-11-23".into(),
+    };
     let stored_call = call.store(&store).await?;
     println!("stored PhoneCall: {stored_call:?}");
 
@@ -56,26 +66,45 @@ async fn run() -> eventosaurus::Result<()> {
 
     // Queries: a partition key EQ makes a DynamoDB Query (never a Scan); more conditions
     // become a range key condition or a filter. `explain` shows the request.
-    let calls = PhoneCall::query().by_person_id(5).by_phone_number(begins_with("555"));
+    let calls = PhoneCall::query()
+        .by_person_id(5)
+        .by_phone_number(begins_with("555"));
     let plan = calls.explain(&store)?;
     println!(
         "plan: {:?} on {} (key condition {:?}, filter {:?})",
         plan.operation,
         plan.table,
-        plan.expressions.key_condition_expression.as_deref().unwrap_or("-"),
+        plan.expressions
+            .key_condition_expression
+            .as_deref()
+            .unwrap_or("-"),
         plan.expressions.filter_expression.as_deref().unwrap_or("-")
     );
     for call in calls.run(&store).await? {
-        println!("  {} at {}: {:?}", call.event_uuid, call.created_at, call.event);
+        println!(
+            "  {} at {}: {:?}",
+            call.event_uuid, call.created_at, call.event
+        );
     }
-    println!("person 5 has {} calls", PhoneCall::query().by_person_id(5).count(&store).await?);
+    println!(
+        "person 5 has {} calls",
+        PhoneCall::query().by_person_id(5).count(&store).await?
+    );
 
     // A created_at range uses the created_at index; newest first.
     let today = eventosaurus::event_id::created_at_now()[..10].to_owned(); // e.g. 2026-11-23
-    let recent = PhoneCall::query().by_person_id(5).by_created_at(begins_with(today.as_str())).descending().limit(3);
+    let recent = PhoneCall::query()
+        .by_person_id(5)
+        .by_created_at(begins_with(today.as_str()))
+        .descending()
+        .limit(3);
     println!("latest calls today: {}", recent.run(&store).await?.len());
 
-    let neat_back = NeatEvent::query().by_location("gardens").by_employee_name("Markus").run(&store).await?;
+    let neat_back = NeatEvent::query()
+        .by_location("gardens")
+        .by_employee_name("Markus")
+        .run(&store)
+        .await?;
     println!("read back: {neat_back:?}");
     Ok(())
 }

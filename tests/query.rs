@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use eventosaurus::query::{
-    begins_with, between, contains, ge, gt, is_in, le, lt, matches_all, ne, not_contains, Operation, Plan,
+    begins_with, between, contains, ge, gt, is_in, le, lt, matches_all, ne, not_contains,
+    Operation, Plan,
 };
 use eventosaurus::table::{self, Billing, CREATED_AT_INDEX};
 use eventosaurus::{Error, Storable, Store, StoreOutcome, StoredEvent};
@@ -36,7 +37,11 @@ struct Bulk {
 fn reading(i: i64) -> Reading {
     Reading {
         name: "sensor".into(),
-        status: if i % 2 == 0 { "ok".into() } else { "failed".into() },
+        status: if i % 2 == 0 {
+            "ok".into()
+        } else {
+            "failed".into()
+        },
         count: i,
         date: format!("2026-01-{:02}", i + 1),
         tags: vec![format!("t{}", i % 3)],
@@ -45,7 +50,10 @@ fn reading(i: i64) -> Reading {
 
 fn stored(outcome: StoreOutcome) -> (eventosaurus::Uuid, String) {
     match outcome {
-        StoreOutcome::Stored { event_uuid, created_at } => (event_uuid, created_at),
+        StoreOutcome::Stored {
+            event_uuid,
+            created_at,
+        } => (event_uuid, created_at),
         other => panic!("expected Stored, got {other:?}"),
     }
 }
@@ -70,78 +78,176 @@ async fn store_all<E: Storable + Clone>(store: &Store, events: impl IntoIterator
 /// Every item of the plan's partition, raw, to check results against `Condition::matches`.
 async fn raw_partition(store: &Store, plan: &Plan) -> Vec<eventosaurus::codec::Item> {
     let partition = &plan.key_condition[..1];
-    let everything =
-        Plan::build(Reading::TABLE, store.environment_prefix(), partition, &Default::default(), Default::default())
-            .unwrap();
-    eventosaurus::query::collect_items(store, everything).await.unwrap()
+    let everything = Plan::build(
+        Reading::TABLE,
+        store.environment_prefix(),
+        partition,
+        &Default::default(),
+        Default::default(),
+    )
+    .unwrap();
+    eventosaurus::query::collect_items(store, everything)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn each_operator_returns_the_right_rows() {
     let store = test_store("operators").await;
-    table::create_table(&store, Reading::TABLE, Billing::OnDemand).await.unwrap();
+    table::create_table(&store, Reading::TABLE, Billing::OnDemand)
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for i in 0..12 {
         ids.push(stored(reading(i).store(&store).await.unwrap()));
         tokio::time::sleep(std::time::Duration::from_millis(3)).await; // distinct created_at
     }
     // Another partition, which no query below may return.
-    Reading { name: "other".into(), ..reading(3) }.store(&store).await.unwrap();
+    Reading {
+        name: "other".into(),
+        ..reading(3)
+    }
+    .store(&store)
+    .await
+    .unwrap();
 
     let q = || Reading::query().by_name("sensor");
-    let counts = |events: Vec<StoredEvent<Reading>>| events.iter().map(|e| e.count).collect::<BTreeSet<i64>>();
+    let counts = |events: Vec<StoredEvent<Reading>>| {
+        events.iter().map(|e| e.count).collect::<BTreeSet<i64>>()
+    };
     let set = |v: &[i64]| v.iter().copied().collect::<BTreeSet<i64>>();
     let cases = [
         ("EQ", q().by_count(3), set(&[3])),
-        ("NE", q().by_count(ne(3)), set(&[0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11])),
+        (
+            "NE",
+            q().by_count(ne(3)),
+            set(&[0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11]),
+        ),
         ("IN", q().by_count(is_in([1, 4, 7, 40])), set(&[1, 4, 7])),
         ("LE", q().by_count(le(2)), set(&[0, 1, 2])),
         ("LT", q().by_count(lt(2)), set(&[0, 1])),
         ("GE", q().by_count(ge(10)), set(&[10, 11])),
         ("GT", q().by_count(gt(9)), set(&[10, 11])), // numeric: "10" > "9"
-        ("BETWEEN", q().by_count(between(2, 10)), set(&[2, 3, 4, 5, 6, 7, 8, 9, 10])),
-        ("BEGINS_WITH", q().by_date(begins_with("2026-01-1")), set(&[9, 10, 11])),
-        ("CONTAINS string", q().by_status(contains("ail")), set(&[1, 3, 5, 7, 9, 11])),
-        ("CONTAINS list", q().by_tags(contains("t1")), set(&[1, 4, 7, 10])),
-        ("NOT_CONTAINS", q().by_status(not_contains("ail")), set(&[0, 2, 4, 6, 8, 10])),
-        ("EQ string", q().by_status("ok").by_count(gt(7)), set(&[8, 10])),
-        ("range EQ event_uuid", q().by_event_uuid(ids[5].0), set(&[5])),
-        ("range BETWEEN created_at", q().by_created_at(between(&ids[2].1, &ids[4].1)), set(&[2, 3, 4])),
-        ("range GT created_at", q().by_created_at(gt(ids[9].1.as_str())), set(&[10, 11])),
-        ("range LE created_at + filter", q().by_created_at(le(&ids[3].1)).by_status("ok"), set(&[0, 2])),
-        ("BEGINS_WITH event_uuid", q().by_event_uuid(begins_with(&ids[7].0.to_string()[..8])), set(&[7])),
+        (
+            "BETWEEN",
+            q().by_count(between(2, 10)),
+            set(&[2, 3, 4, 5, 6, 7, 8, 9, 10]),
+        ),
+        (
+            "BEGINS_WITH",
+            q().by_date(begins_with("2026-01-1")),
+            set(&[9, 10, 11]),
+        ),
+        (
+            "CONTAINS string",
+            q().by_status(contains("ail")),
+            set(&[1, 3, 5, 7, 9, 11]),
+        ),
+        (
+            "CONTAINS list",
+            q().by_tags(contains("t1")),
+            set(&[1, 4, 7, 10]),
+        ),
+        (
+            "NOT_CONTAINS",
+            q().by_status(not_contains("ail")),
+            set(&[0, 2, 4, 6, 8, 10]),
+        ),
+        (
+            "EQ string",
+            q().by_status("ok").by_count(gt(7)),
+            set(&[8, 10]),
+        ),
+        (
+            "range EQ event_uuid",
+            q().by_event_uuid(ids[5].0),
+            set(&[5]),
+        ),
+        (
+            "range BETWEEN created_at",
+            q().by_created_at(between(&ids[2].1, &ids[4].1)),
+            set(&[2, 3, 4]),
+        ),
+        (
+            "range GT created_at",
+            q().by_created_at(gt(ids[9].1.as_str())),
+            set(&[10, 11]),
+        ),
+        (
+            "range LE created_at + filter",
+            q().by_created_at(le(&ids[3].1)).by_status("ok"),
+            set(&[0, 2]),
+        ),
+        (
+            "BEGINS_WITH event_uuid",
+            q().by_event_uuid(begins_with(&ids[7].0.to_string()[..8])),
+            set(&[7]),
+        ),
     ];
     for (name, query, expected) in cases {
         let plan = query.explain(&store).unwrap();
         assert_eq!(plan.operation, Operation::Query, "{name}");
-        let events = query.run(&store).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let events = query
+            .run(&store)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(events.iter().all(|e| e.name == "sensor"), "{name}");
         assert_eq!(counts(events), expected, "{name}: {plan:#?}");
-        assert_eq!(query.count(&store).await.unwrap(), expected.len() as u64, "{name}: count");
+        assert_eq!(
+            query.count(&store).await.unwrap(),
+            expected.len() as u64,
+            "{name}: count"
+        );
         // The pure evaluator agrees with DynamoDB on the same items.
-        let all: Vec<_> = plan.key_condition.iter().chain(&plan.filter).chain(&plan.client_filter).cloned().collect();
+        let all: Vec<_> = plan
+            .key_condition
+            .iter()
+            .chain(&plan.filter)
+            .chain(&plan.client_filter)
+            .cloned()
+            .collect();
         let local: BTreeSet<i64> = raw_partition(&store, &plan)
             .await
             .into_iter()
             .filter(|item| matches_all(&all, item))
             .map(|item| item["count"].as_n().unwrap().parse().unwrap())
             .collect();
-        assert_eq!(local, expected, "{name}: Condition::matches disagrees with DynamoDB");
+        assert_eq!(
+            local, expected,
+            "{name}: Condition::matches disagrees with DynamoDB"
+        );
     }
 }
 
 #[tokio::test]
 async fn reserved_words_go_through_placeholders() {
     let store = test_store("reserved").await;
-    table::create_table(&store, Reading::TABLE, Billing::OnDemand).await.unwrap();
+    table::create_table(&store, Reading::TABLE, Billing::OnDemand)
+        .await
+        .unwrap();
     store_all(&store, (0..4).map(reading)).await;
-    let query = Reading::query().by_name("sensor").by_status("ok").by_count(ge(1)).by_date(lt("2026-01-04"));
+    let query = Reading::query()
+        .by_name("sensor")
+        .by_status("ok")
+        .by_count(ge(1))
+        .by_date(lt("2026-01-04"));
     let plan = query.explain(&store).unwrap();
-    let names: BTreeSet<&str> = plan.expressions.names.values().map(String::as_str).collect();
+    let names: BTreeSet<&str> = plan
+        .expressions
+        .names
+        .values()
+        .map(String::as_str)
+        .collect();
     assert_eq!(names, BTreeSet::from(["count", "date", "name", "status"]));
-    let expressions = format!("{:?} {:?}", plan.expressions.key_condition_expression, plan.expressions.filter_expression);
+    let expressions = format!(
+        "{:?} {:?}",
+        plan.expressions.key_condition_expression, plan.expressions.filter_expression
+    );
     for word in ["name", "status", "count", "date"] {
-        assert!(!expressions.contains(word), "{word} must be a placeholder: {expressions}");
+        assert!(
+            !expressions.contains(word),
+            "{word} must be a placeholder: {expressions}"
+        );
     }
     let events = query.run(&store).await.unwrap();
     assert_eq!(events.iter().map(|e| e.count).collect::<Vec<_>>(), [2]);
@@ -150,15 +256,32 @@ async fn reserved_words_go_through_placeholders() {
 #[tokio::test]
 async fn a_partition_over_one_megabyte_is_read_completely() {
     let store = test_store("large").await;
-    table::create_table(&store, Bulk::TABLE, Billing::OnDemand).await.unwrap();
+    table::create_table(&store, Bulk::TABLE, Billing::OnDemand)
+        .await
+        .unwrap();
     let payload = "x".repeat(1000);
-    let bulk = |person_id, seq| Bulk { person_id, seq, marker: seq % 100 == 7, payload: payload.clone() };
-    store_all(&store, (0..3000).map(|seq| bulk(7, seq)).chain((0..20).map(|seq| bulk(8, seq)))).await;
+    let bulk = |person_id, seq| Bulk {
+        person_id,
+        seq,
+        marker: seq % 100 == 7,
+        payload: payload.clone(),
+    };
+    store_all(
+        &store,
+        (0..3000)
+            .map(|seq| bulk(7, seq))
+            .chain((0..20).map(|seq| bulk(8, seq))),
+    )
+    .await;
 
     let all = Bulk::query().by_person_id(7u64);
     let events = all.run(&store).await.unwrap();
     assert_eq!(events.len(), 3000);
-    assert_eq!(events.iter().map(|e| e.seq).collect::<BTreeSet<_>>().len(), 3000, "no repeats");
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<BTreeSet<_>>().len(),
+        3000,
+        "no repeats"
+    );
     assert_eq!(all.count(&store).await.unwrap(), 3000);
 
     // More than one page: ~3 MB at 1 MB per page.
@@ -167,7 +290,10 @@ async fn a_partition_over_one_megabyte_is_read_completely() {
     while let Some(page) = pages.next_page().await {
         sizes.push(page.unwrap().events.len());
     }
-    assert!(sizes.len() >= 3, "expected several 1 MB pages, got {sizes:?}");
+    assert!(
+        sizes.len() >= 3,
+        "expected several 1 MB pages, got {sizes:?}"
+    );
     assert_eq!(sizes.iter().sum::<usize>(), 3000);
 
     // A selective filter (30 matches, spread over every page) with a limit: exactly `limit`.
@@ -178,17 +304,35 @@ async fn a_partition_over_one_megabyte_is_read_completely() {
         let found = markers.clone().limit(limit).run(&store).await.unwrap();
         assert_eq!(found.len(), limit, "limit {limit}");
         assert!(found.iter().all(|e| e.marker));
-        assert_eq!(markers.clone().limit(limit).count(&store).await.unwrap(), limit as u64);
+        assert_eq!(
+            markers.clone().limit(limit).count(&store).await.unwrap(),
+            limit as u64
+        );
     }
-    assert_eq!(markers.clone().limit(31).run(&store).await.unwrap().len(), 30);
+    assert_eq!(
+        markers.clone().limit(31).run(&store).await.unwrap().len(),
+        30
+    );
     // The limit is not DynamoDB's Limit: small pages still find every match.
-    assert_eq!(markers.clone().page_size(100).limit(12).run(&store).await.unwrap().len(), 12);
+    assert_eq!(
+        markers
+            .clone()
+            .page_size(100)
+            .limit(12)
+            .run(&store)
+            .await
+            .unwrap()
+            .len(),
+        12
+    );
 }
 
 #[tokio::test]
 async fn cursors_resume_with_no_gaps_and_no_repeats() {
     let store = test_store("cursor").await;
-    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand).await.unwrap();
+    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand)
+        .await
+        .unwrap();
     let call = |i: u32| PhoneCall {
         person_id: 5,
         phone_number: format!("555-{}{i:03}", if i % 2 == 0 { "1" } else { "2" }),
@@ -198,10 +342,27 @@ async fn cursors_resume_with_no_gaps_and_no_repeats() {
 
     for (name, query) in [
         ("all", PhoneCall::query().by_person_id(5u64)),
-        ("filtered", PhoneCall::query().by_person_id(5u64).by_phone_number(begins_with("555-1"))),
-        ("index, descending", PhoneCall::query().by_person_id(5u64).by_created_at(gt("2000")).descending()),
+        (
+            "filtered",
+            PhoneCall::query()
+                .by_person_id(5u64)
+                .by_phone_number(begins_with("555-1")),
+        ),
+        (
+            "index, descending",
+            PhoneCall::query()
+                .by_person_id(5u64)
+                .by_created_at(gt("2000"))
+                .descending(),
+        ),
     ] {
-        let expected: Vec<_> = query.run(&store).await.unwrap().into_iter().map(|e| e.event_uuid).collect();
+        let expected: Vec<_> = query
+            .run(&store)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_uuid)
+            .collect();
         assert!(!expected.is_empty());
 
         // Small pages, followed one after the other.
@@ -215,11 +376,25 @@ async fn cursors_resume_with_no_gaps_and_no_repeats() {
         }
         assert_eq!(seen, expected, "{name}: pages");
         assert!(cursors.len() > 3, "{name}: several pages");
-        assert!(cursors.last().unwrap().1.is_none(), "{name}: the last page has no cursor");
+        assert!(
+            cursors.last().unwrap().1.is_none(),
+            "{name}: the last page has no cursor"
+        );
 
         // Resuming from any page's cursor gives exactly the rest.
-        for (taken, cursor) in cursors.iter().filter_map(|(n, c)| c.as_ref().map(|c| (*n, c))) {
-            let rest: Vec<_> = query.clone().after(cursor).run(&store).await.unwrap().into_iter().map(|e| e.event_uuid).collect();
+        for (taken, cursor) in cursors
+            .iter()
+            .filter_map(|(n, c)| c.as_ref().map(|c| (*n, c)))
+        {
+            let rest: Vec<_> = query
+                .clone()
+                .after(cursor)
+                .run(&store)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.event_uuid)
+                .collect();
             assert_eq!(rest, expected[taken..], "{name}: resume after {taken}");
         }
 
@@ -247,25 +422,51 @@ async fn cursors_resume_with_no_gaps_and_no_repeats() {
     }
 
     // A cursor that is not one is an error, not a panic.
-    let err = PhoneCall::query().by_person_id(5u64).after("not a cursor").run(&store).await.unwrap_err();
+    let err = PhoneCall::query()
+        .by_person_id(5u64)
+        .after("not a cursor")
+        .run(&store)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidCursor { .. }), "{err:?}");
-    let table_cursor = PhoneCall::query().by_person_id(5u64).page_size(2).stream(&store).next_page().await;
+    let table_cursor = PhoneCall::query()
+        .by_person_id(5u64)
+        .page_size(2)
+        .stream(&store)
+        .next_page()
+        .await;
     let table_cursor = table_cursor.unwrap().unwrap().cursor.unwrap();
-    let err = PhoneCall::query().by_person_id(5u64).by_created_at(gt("2")).after(&table_cursor).run(&store).await;
-    assert!(matches!(err, Err(Error::InvalidCursor { .. })), "an index query needs an index cursor: {err:?}");
+    let err = PhoneCall::query()
+        .by_person_id(5u64)
+        .by_created_at(gt("2"))
+        .after(&table_cursor)
+        .run(&store)
+        .await;
+    assert!(
+        matches!(err, Err(Error::InvalidCursor { .. })),
+        "an index query needs an index cursor: {err:?}"
+    );
 }
 
 #[tokio::test]
 async fn created_at_conditions_use_the_index_and_order_by_time() {
     let store = test_store("lsi").await;
-    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand).await.unwrap();
+    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand)
+        .await
+        .unwrap();
     let mut created = Vec::new();
     for i in 0..6 {
-        let call = PhoneCall { person_id: 9, phone_number: format!("555-{i}"), last_called: "x".into() };
+        let call = PhoneCall {
+            person_id: 9,
+            phone_number: format!("555-{i}"),
+            last_called: "x".into(),
+        };
         created.push(stored(call.store(&store).await.unwrap()));
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
-    let query = PhoneCall::query().by_person_id(9u64).by_created_at(ge(created[2].1.as_str()));
+    let query = PhoneCall::query()
+        .by_person_id(9u64)
+        .by_created_at(ge(created[2].1.as_str()));
     let plan = query.explain(&store).unwrap();
     assert_eq!(plan.index.as_deref(), Some(CREATED_AT_INDEX));
     assert_eq!(plan.key_condition.len(), 2);
@@ -274,48 +475,108 @@ async fn created_at_conditions_use_the_index_and_order_by_time() {
     let json = serde_json::to_value(&plan).unwrap();
     assert_eq!(json["index"], CREATED_AT_INDEX);
 
-    let numbers = |events: Vec<StoredEvent<PhoneCall>>| events.into_iter().map(|e| e.event.phone_number).collect::<Vec<_>>();
-    assert_eq!(numbers(query.run(&store).await.unwrap()), ["555-2", "555-3", "555-4", "555-5"]);
-    assert_eq!(numbers(query.clone().descending().run(&store).await.unwrap()), ["555-5", "555-4", "555-3", "555-2"]);
-    assert_eq!(numbers(query.clone().descending().limit(2).run(&store).await.unwrap()), ["555-5", "555-4"]);
-    assert_eq!(numbers(query.clone().consistent_read().run(&store).await.unwrap()).len(), 4);
+    let numbers = |events: Vec<StoredEvent<PhoneCall>>| {
+        events
+            .into_iter()
+            .map(|e| e.event.phone_number)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        numbers(query.run(&store).await.unwrap()),
+        ["555-2", "555-3", "555-4", "555-5"]
+    );
+    assert_eq!(
+        numbers(query.clone().descending().run(&store).await.unwrap()),
+        ["555-5", "555-4", "555-3", "555-2"]
+    );
+    assert_eq!(
+        numbers(
+            query
+                .clone()
+                .descending()
+                .limit(2)
+                .run(&store)
+                .await
+                .unwrap()
+        ),
+        ["555-5", "555-4"]
+    );
+    assert_eq!(
+        numbers(query.clone().consistent_read().run(&store).await.unwrap()).len(),
+        4
+    );
 
     // On the table, events come in event_uuid order, and descending() reverses it.
     let by_uuid = PhoneCall::query().by_person_id(9u64);
     assert_eq!(by_uuid.explain(&store).unwrap().index, None);
-    let ascending: Vec<_> = by_uuid.run(&store).await.unwrap().into_iter().map(|e| e.event_uuid).collect();
+    let ascending: Vec<_> = by_uuid
+        .run(&store)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_uuid)
+        .collect();
     let mut sorted = ascending.clone();
     sorted.sort_by_key(|u| u.hyphenated().to_string());
     assert_eq!(ascending, sorted);
-    let mut descending: Vec<_> = by_uuid.clone().descending().run(&store).await.unwrap().into_iter().map(|e| e.event_uuid).collect();
+    let mut descending: Vec<_> = by_uuid
+        .clone()
+        .descending()
+        .run(&store)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_uuid)
+        .collect();
     descending.reverse();
     assert_eq!(descending, ascending);
 
     // One event by key.
     let (uuid, created_at) = &created[1];
-    let one = PhoneCall::get(&store, 9u64, *uuid).await.unwrap().expect("stored");
-    assert_eq!((one.phone_number.as_str(), &one.created_at), ("555-1", created_at));
+    let one = PhoneCall::get(&store, 9u64, *uuid)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        (one.phone_number.as_str(), &one.created_at),
+        ("555-1", created_at)
+    );
 }
 
 #[tokio::test]
 async fn no_partition_key_is_refused_unless_scan_is_allowed() {
     let store = test_store("scan").await;
-    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand).await.unwrap();
+    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand)
+        .await
+        .unwrap();
     let calls = (0..30).map(|i| PhoneCall {
         person_id: i % 5,
-        phone_number: if i % 3 == 0 { "555-0100".into() } else { format!("555-{i}") },
+        phone_number: if i % 3 == 0 {
+            "555-0100".into()
+        } else {
+            format!("555-{i}")
+        },
         last_called: "x".into(),
     });
     store_all(&store, calls).await;
 
     let query = PhoneCall::query().by_phone_number("555-0100");
-    for err in [query.run(&store).await.unwrap_err(), query.count(&store).await.unwrap_err(), query.explain(&store).unwrap_err()] {
+    for err in [
+        query.run(&store).await.unwrap_err(),
+        query.count(&store).await.unwrap_err(),
+        query.explain(&store).unwrap_err(),
+    ] {
         match &err {
-            Error::ScanRequired { table, .. } => assert_eq!(table, &store.table_name(PhoneCall::TABLE)),
+            Error::ScanRequired { table, .. } => {
+                assert_eq!(table, &store.table_name(PhoneCall::TABLE))
+            }
             other => panic!("expected ScanRequired, got {other:?}"),
         }
         let message = err.to_string();
-        assert!(message.contains("allow_scan") && message.contains("person_id"), "{message}");
+        assert!(
+            message.contains("allow_scan") && message.contains("person_id"),
+            "{message}"
+        );
     }
     // A partition key condition other than EQ does not make a Query either.
     assert!(matches!(
@@ -337,7 +598,11 @@ async fn no_partition_key_is_refused_unless_scan_is_allowed() {
 #[tokio::test]
 async fn a_missing_table_is_the_usual_error() {
     let store = test_store("query-missing").await;
-    let err = PhoneCall::query().by_person_id(1u64).run(&store).await.unwrap_err();
+    let err = PhoneCall::query()
+        .by_person_id(1u64)
+        .run(&store)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::TableNotFound { .. }), "{err:?}");
     assert!(err.to_string().contains("create-tables"));
 }

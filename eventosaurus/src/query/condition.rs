@@ -117,8 +117,16 @@ pub struct Condition {
 
 impl Condition {
     /// A condition from its parts.
-    pub fn new(attribute: impl Into<String>, operator: Operator, values: Vec<AttributeValue>) -> Condition {
-        Condition { attribute: attribute.into(), operator, values }
+    pub fn new(
+        attribute: impl Into<String>,
+        operator: Operator,
+        values: Vec<AttributeValue>,
+    ) -> Condition {
+        Condition {
+            attribute: attribute.into(),
+            operator,
+            values,
+        }
     }
 
     /// Whether `item` satisfies the condition, as DynamoDB would decide it in a
@@ -141,7 +149,9 @@ impl Condition {
         match self.operator {
             Operator::Eq => attribute.is_some_and(|a| values_equal(a, first)),
             Operator::Ne => !attribute.is_some_and(|a| values_equal(a, first)),
-            Operator::In => attribute.is_some_and(|a| self.values.iter().any(|v| values_equal(a, v))),
+            Operator::In => {
+                attribute.is_some_and(|a| self.values.iter().any(|v| values_equal(a, v)))
+            }
             Operator::Lt => compare(attribute, first).is_some_and(Ordering::is_lt),
             Operator::Le => compare(attribute, first).is_some_and(Ordering::is_le),
             Operator::Gt => compare(attribute, first).is_some_and(Ordering::is_gt),
@@ -151,7 +161,9 @@ impl Condition {
                     && compare(attribute, &self.values[1]).is_some_and(Ordering::is_le)
             }
             Operator::BeginsWith => match (attribute, first) {
-                (Some(AttributeValue::S(a)), AttributeValue::S(prefix)) => a.starts_with(prefix.as_str()),
+                (Some(AttributeValue::S(a)), AttributeValue::S(prefix)) => {
+                    a.starts_with(prefix.as_str())
+                }
                 (Some(AttributeValue::B(a)), AttributeValue::B(prefix)) => {
                     a.as_ref().starts_with(prefix.as_ref())
                 }
@@ -178,11 +190,17 @@ pub fn values_equal(a: &AttributeValue, b: &AttributeValue) -> bool {
         (V::Bool(x), V::Bool(y)) => x == y,
         (V::Null(_), V::Null(_)) => true,
         (V::Ss(x), V::Ss(y)) => same_set(x, y, |p, q| p == q),
-        (V::Ns(x), V::Ns(y)) => same_set(x, y, |p, q| compare_numbers(p, q) == Some(Ordering::Equal)),
+        (V::Ns(x), V::Ns(y)) => {
+            same_set(x, y, |p, q| compare_numbers(p, q) == Some(Ordering::Equal))
+        }
         (V::Bs(x), V::Bs(y)) => same_set(x, y, |p, q| p == q),
-        (V::L(x), V::L(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q)),
+        (V::L(x), V::L(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
+        }
         (V::M(x), V::M(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => false,
     }
@@ -211,7 +229,9 @@ fn contains(attribute: &AttributeValue, value: &AttributeValue) -> bool {
             n.is_empty() || h.windows(n.len()).any(|w| w == n)
         }
         (V::Ss(set), V::S(element)) => set.contains(element),
-        (V::Ns(set), V::N(element)) => set.iter().any(|n| compare_numbers(n, element) == Some(Ordering::Equal)),
+        (V::Ns(set), V::N(element)) => set
+            .iter()
+            .any(|n| compare_numbers(n, element) == Some(Ordering::Equal)),
         (V::Bs(set), V::B(element)) => set.contains(element),
         (V::L(list), element) => list.iter().any(|e| values_equal(e, element)),
         _ => false,
@@ -246,20 +266,36 @@ impl Decimal {
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
-        if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+        if !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
             return None;
         }
-        let all: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).map(|b| b - b'0').collect();
+        let all: Vec<u8> = int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .map(|b| b - b'0')
+            .collect();
         let leading = all.iter().take_while(|&&d| d == 0).count();
         let mut digits = all[leading..].to_vec();
         while digits.last() == Some(&0) {
             digits.pop();
         }
         if digits.is_empty() {
-            return Some(Decimal { negative: false, digits, exponent: 0 });
+            return Some(Decimal {
+                negative: false,
+                digits,
+                exponent: 0,
+            });
         }
         let exponent = int_part.len() as i64 - leading as i64 + exp;
-        Some(Decimal { negative, digits, exponent })
+        Some(Decimal {
+            negative,
+            digits,
+            exponent,
+        })
     }
 
     fn cmp_magnitude(&self, other: &Decimal) -> Ordering {
@@ -269,7 +305,9 @@ impl Decimal {
             (false, true) => return Ordering::Greater,
             _ => {}
         }
-        self.exponent.cmp(&other.exponent).then_with(|| self.digits.cmp(&other.digits))
+        self.exponent
+            .cmp(&other.exponent)
+            .then_with(|| self.digits.cmp(&other.digits))
     }
 }
 
@@ -297,7 +335,10 @@ mod tests {
         AttributeValue::N(v.to_owned())
     }
     fn item(pairs: &[(&str, AttributeValue)]) -> Item {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
     }
     fn cond(attribute: &str, operator: Operator, values: &[AttributeValue]) -> Condition {
         Condition::new(attribute, operator, values.to_vec())
@@ -312,14 +353,24 @@ mod tests {
         assert_eq!(compare_numbers("0.001", "1e-3"), Some(Ordering::Equal));
         assert_eq!(compare_numbers("-0", "0"), Some(Ordering::Equal));
         assert_eq!(compare_numbers("0", "0.5"), Some(Ordering::Less));
-        assert_eq!(compare_numbers("123456789012345678901234567890", "123456789012345678901234567891"), Some(Ordering::Less));
+        assert_eq!(
+            compare_numbers(
+                "123456789012345678901234567890",
+                "123456789012345678901234567891"
+            ),
+            Some(Ordering::Less)
+        );
         assert_eq!(compare_numbers("1.5", "abc"), None);
         assert_eq!(compare_numbers("", "1"), None);
     }
 
     #[test]
     fn every_operator_on_numbers_and_strings() {
-        let row = item(&[("age", n("30")), ("name", s("markus")), ("tags", AttributeValue::Ss(vec!["a".into(), "b".into()]))]);
+        let row = item(&[
+            ("age", n("30")),
+            ("name", s("markus")),
+            ("tags", AttributeValue::Ss(vec!["a".into(), "b".into()])),
+        ]);
         let yes = |c: Condition| assert!(c.matches(&row), "{c:?} should match");
         let no = |c: Condition| assert!(!c.matches(&row), "{c:?} should not match");
         yes(cond("age", Operator::Eq, &[n("30.0")]));
@@ -358,7 +409,11 @@ mod tests {
                 _ => vec![s("x")],
             };
             let expected = matches!(operator, Operator::Ne | Operator::NotContains);
-            assert_eq!(cond("missing", operator, &values).matches(&row), expected, "{operator}");
+            assert_eq!(
+                cond("missing", operator, &values).matches(&row),
+                expected,
+                "{operator}"
+            );
         }
     }
 
@@ -366,14 +421,28 @@ mod tests {
     fn lists_sets_and_wrong_arity() {
         let row = item(&[
             ("list", AttributeValue::L(vec![n("1"), s("two")])),
-            ("numbers", AttributeValue::Ns(vec!["1".into(), "2.5".into()])),
+            (
+                "numbers",
+                AttributeValue::Ns(vec!["1".into(), "2.5".into()]),
+            ),
         ]);
         assert!(cond("list", Operator::Contains, &[n("1.0")]).matches(&row));
         assert!(cond("list", Operator::Contains, &[s("two")]).matches(&row));
         assert!(cond("numbers", Operator::Contains, &[n("2.50")]).matches(&row));
         assert!(!cond("numbers", Operator::Contains, &[s("1")]).matches(&row));
-        assert!(cond("list", Operator::Eq, &[AttributeValue::L(vec![n("1"), s("two")])]).matches(&row));
-        assert!(!cond("list", Operator::Between, &[n("1")]).matches(&row), "BETWEEN needs two values");
-        assert!(!cond("list", Operator::In, &[]).matches(&row), "IN needs at least one value");
+        assert!(cond(
+            "list",
+            Operator::Eq,
+            &[AttributeValue::L(vec![n("1"), s("two")])]
+        )
+        .matches(&row));
+        assert!(
+            !cond("list", Operator::Between, &[n("1")]).matches(&row),
+            "BETWEEN needs two values"
+        );
+        assert!(
+            !cond("list", Operator::In, &[]).matches(&row),
+            "IN needs at least one value"
+        );
     }
 }

@@ -20,20 +20,28 @@ pub struct Cursor(String);
 impl Cursor {
     /// The cursor of a key (a `LastEvaluatedKey`).
     pub fn encode(key: &Item) -> Cursor {
-        let sorted: BTreeMap<&String, serde_json::Value> =
-            key.iter().map(|(k, v)| (k, super::json::to_json(v))).collect();
-        Cursor(serde_json::Value::from_iter(sorted.into_iter().map(|(k, v)| (k.clone(), v))).to_string())
+        let sorted: BTreeMap<&String, serde_json::Value> = key
+            .iter()
+            .map(|(k, v)| (k, super::json::to_json(v)))
+            .collect();
+        Cursor(
+            serde_json::Value::from_iter(sorted.into_iter().map(|(k, v)| (k.clone(), v)))
+                .to_string(),
+        )
     }
 
     /// The key this cursor stands for, checked to have exactly `key_attributes`.
     pub fn decode(&self, key_attributes: &[String]) -> Result<Item> {
         let invalid = |reason: String| Error::InvalidCursor { reason };
-        let value: serde_json::Value =
-            serde_json::from_str(&self.0).map_err(|e| invalid(format!("it is not a cursor of eventosaurus ({e})")))?;
-        let object = value.as_object().ok_or_else(|| invalid("it is not a JSON object".to_owned()))?;
+        let value: serde_json::Value = serde_json::from_str(&self.0)
+            .map_err(|e| invalid(format!("it is not a cursor of eventosaurus ({e})")))?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| invalid("it is not a JSON object".to_owned()))?;
         let mut key = Item::new();
         for (name, value) in object {
-            let value = super::json::key_value_from_json(value).map_err(|e| invalid(format!("`{name}`: {e}")))?;
+            let value = super::json::key_value_from_json(value)
+                .map_err(|e| invalid(format!("`{name}`: {e}")))?;
             key.insert(name.clone(), value);
         }
         let mut expected: Vec<&str> = key_attributes.iter().map(String::as_str).collect();
@@ -97,10 +105,16 @@ mod tests {
     #[test]
     fn round_trips_numbers_and_strings() {
         let mut key = Item::new();
-        key.insert("person_id".into(), AttributeValue::N("12345678901234567890".into()));
+        key.insert(
+            "person_id".into(),
+            AttributeValue::N("12345678901234567890".into()),
+        );
         key.insert("event_uuid".into(), AttributeValue::S("a\"b:c".into()));
         let cursor = Cursor::encode(&key);
-        assert_eq!(cursor.decode(&attrs(&["person_id", "event_uuid"])).unwrap(), key);
+        assert_eq!(
+            cursor.decode(&attrs(&["person_id", "event_uuid"])).unwrap(),
+            key
+        );
         let again = Cursor::from(cursor.to_string());
         assert_eq!(again, cursor);
     }
@@ -108,10 +122,16 @@ mod tests {
     #[test]
     fn garbage_and_foreign_cursors_are_errors_not_panics() {
         let expected = attrs(&["person_id", "event_uuid"]);
-        for bad in ["", "null", "[]", "{", r#"{"person_id":{"N":"x"},"event_uuid":{"S":"a"}}"#,
-            r#"{"person_id":{"N":"1"}}"#, r#"{"person_id":{"N":"1"},"event_uuid":{"S":"a"},"created_at":{"S":"b"}}"#,
-            r#"{"person_id":{"N":"1","S":"2"},"event_uuid":{"S":"a"}}"#]
-        {
+        for bad in [
+            "",
+            "null",
+            "[]",
+            "{",
+            r#"{"person_id":{"N":"x"},"event_uuid":{"S":"a"}}"#,
+            r#"{"person_id":{"N":"1"}}"#,
+            r#"{"person_id":{"N":"1"},"event_uuid":{"S":"a"},"created_at":{"S":"b"}}"#,
+            r#"{"person_id":{"N":"1","S":"2"},"event_uuid":{"S":"a"}}"#,
+        ] {
             let err = Cursor::from(bad).decode(&expected).unwrap_err();
             assert!(matches!(err, Error::InvalidCursor { .. }), "{bad}: {err:?}");
         }

@@ -46,7 +46,14 @@ impl RawPages {
     pub fn new(store: &Store, plan: Plan) -> RawPages {
         let next_start = plan.exclusive_start_key.clone();
         let finished = plan.limit == Some(0);
-        RawPages { store: store.clone(), plan, next_start, returned: 0, requests: 0, finished }
+        RawPages {
+            store: store.clone(),
+            plan,
+            next_start,
+            returned: 0,
+            requests: 0,
+            finished,
+        }
     }
 
     /// The plan being executed.
@@ -74,7 +81,11 @@ impl RawPages {
             let counting_only = response.items.is_none();
             let mut items: Vec<Item> = response.items.unwrap_or_default();
             items.retain(|item| matches_all(&self.plan.client_filter, item));
-            let mut count = if counting_only { response.count } else { items.len() as u64 };
+            let mut count = if counting_only {
+                response.count
+            } else {
+                items.len() as u64
+            };
             // Where to resume: after the last item DynamoDB evaluated, or, when the limit
             // cuts this page short, after the last item returned.
             let mut cursor = last_key.as_ref().map(Cursor::encode);
@@ -100,25 +111,40 @@ impl RawPages {
                 // Nothing matched in this request: fetch the next one (or stop if finished).
                 continue;
             }
-            return Some(Ok(RawPage { items, count, scanned: response.scanned, cursor }));
+            return Some(Ok(RawPage {
+                items,
+                count,
+                scanned: response.scanned,
+                cursor,
+            }));
         }
         None
     }
 
     async fn send(&mut self) -> Result<Response> {
         let plan = &self.plan;
-        let at = self.store.call_site(operation_name(plan.operation), &plan.table);
+        let at = self
+            .store
+            .call_site(operation_name(plan.operation), &plan.table);
         // A count with client-side conditions must see the items to count them.
         let select = match (plan.select, plan.client_filter.is_empty()) {
             (Select::Count, true) => Some(SdkSelect::Count),
             _ => None,
         };
         let names: Option<HashMap<String, String>> = Some(
-            plan.expressions.names.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>(),
+            plan.expressions
+                .names
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
         )
         .filter(|m| !m.is_empty());
         let values: Option<HashMap<String, AttributeValue>> = Some(
-            plan.expressions.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>(),
+            plan.expressions
+                .values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
         )
         .filter(|m| !m.is_empty());
         let limit = plan.page_size.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
@@ -155,7 +181,11 @@ impl RawPages {
                     .await
                     .map_err(|err| classify(err, at).into_error(at))?;
                 Response {
-                    items: if select.is_some() { None } else { Some(output.items.unwrap_or_default()) },
+                    items: if select.is_some() {
+                        None
+                    } else {
+                        Some(output.items.unwrap_or_default())
+                    },
                     count: u64::try_from(output.count).unwrap_or(0),
                     scanned: u64::try_from(output.scanned_count).unwrap_or(0),
                     last_evaluated_key: output.last_evaluated_key,
@@ -179,7 +209,11 @@ impl RawPages {
                     .await
                     .map_err(|err| classify(err, at).into_error(at))?;
                 Response {
-                    items: if select.is_some() { None } else { Some(output.items.unwrap_or_default()) },
+                    items: if select.is_some() {
+                        None
+                    } else {
+                        Some(output.items.unwrap_or_default())
+                    },
                     count: u64::try_from(output.count).unwrap_or(0),
                     scanned: u64::try_from(output.scanned_count).unwrap_or(0),
                     last_evaluated_key: output.last_evaluated_key,
@@ -251,7 +285,10 @@ pub struct Pages<E> {
 
 impl<E> std::fmt::Debug for Pages<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pages").field("event", &std::any::type_name::<E>()).field("state", &self.state).finish()
+        f.debug_struct("Pages")
+            .field("event", &std::any::type_name::<E>())
+            .field("state", &self.state)
+            .finish()
     }
 }
 
@@ -268,7 +305,10 @@ impl<E: Storable> Pages<E> {
             Ok(plan) => PagesState::Running(RawPages::new(store, plan)),
             Err(error) => PagesState::Failed(Some(error)),
         };
-        Pages { state, event: PhantomData }
+        Pages {
+            state,
+            event: PhantomData,
+        }
     }
 
     /// The plan being executed (`None` if planning failed).
@@ -290,7 +330,14 @@ impl<E: Storable> Pages<E> {
             Err(error) => return Some(Err(error)),
         };
         let table = &raw.plan().table;
-        let events = page.items.into_iter().map(|item| codec::decode::<E>(item, table)).collect::<Result<Vec<_>>>();
-        Some(events.map(|events| Page { events, cursor: page.cursor }))
+        let events = page
+            .items
+            .into_iter()
+            .map(|item| codec::decode::<E>(item, table))
+            .collect::<Result<Vec<_>>>();
+        Some(events.map(|events| Page {
+            events,
+            cursor: page.cursor,
+        }))
     }
 }

@@ -34,7 +34,10 @@ pub fn to_json(value: &AttributeValue) -> Value {
 
 /// The inverse of [`to_json`] for the scalar types keys can have (`S`, `N`, `B`).
 pub fn key_value_from_json(value: &Value) -> Result<AttributeValue, String> {
-    let object = value.as_object().filter(|o| o.len() == 1).ok_or("a key value must be an object with one type tag")?;
+    let object = value
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .ok_or("a key value must be an object with one type tag")?;
     let (tag, inner) = object.iter().next().ok_or("empty key value")?;
     match (tag.as_str(), inner) {
         ("S", Value::String(s)) => Ok(AttributeValue::S(s.clone())),
@@ -43,7 +46,11 @@ pub fn key_value_from_json(value: &Value) -> Result<AttributeValue, String> {
         }
         ("B", Value::Array(bytes)) => bytes
             .iter()
-            .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()).ok_or("a B value must be a list of bytes"))
+            .map(|b| {
+                b.as_u64()
+                    .and_then(|b| u8::try_from(b).ok())
+                    .ok_or("a B value must be a list of bytes")
+            })
             .collect::<Result<Vec<u8>, _>>()
             .map(|bytes| AttributeValue::B(Blob::new(bytes)))
             .map_err(str::to_owned),
@@ -57,7 +64,10 @@ pub fn item_to_json(item: &Item) -> Value {
     json!(sorted)
 }
 
-pub(crate) fn serialize_values<S: Serializer>(values: &[AttributeValue], serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_values<S: Serializer>(
+    values: &[AttributeValue],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     let mut seq = serializer.serialize_seq(Some(values.len()))?;
     for value in values {
         seq.serialize_element(&to_json(value))?;
@@ -76,7 +86,10 @@ pub(crate) fn serialize_value_map<S: Serializer>(
     map.end()
 }
 
-pub(crate) fn serialize_optional_item<S: Serializer>(item: &Option<Item>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_optional_item<S: Serializer>(
+    item: &Option<Item>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match item {
         Some(item) => serializer.serialize_some(&item_to_json(item)),
         None => serializer.serialize_none(),

@@ -53,6 +53,7 @@ pub use cursor::Cursor;
 pub use exec::{collect_items, count_items, Page, Pages, RawPage, RawPages};
 pub use plan::{Expressions, Operation, Plan, QueryOptions, Select};
 pub use typed::{
-    begins_with, between, contains, eq, ge, gt, is_in, le, lt, ne, not_contains, Compare, Cond, Containment,
-    ContainerField, EventUuidField, IntoCondition, Prefix, Query, StringField, ValueFor,
+    begins_with, between, contains, eq, ge, gt, is_in, le, lt, ne, not_contains, Compare, Cond,
+    ContainerField, Containment, EventUuidField, IntoCondition, Prefix, Query, StringField,
+    ValueFor,
 };

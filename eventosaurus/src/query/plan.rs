@@ -128,12 +128,19 @@ impl Plan {
         select: Select,
     ) -> Result<Plan> {
         let table = def.full_name(environment_prefix);
-        let invalid = |reason: String| Error::InvalidQuery { table: table.clone(), reason };
+        let invalid = |reason: String| Error::InvalidQuery {
+            table: table.clone(),
+            reason,
+        };
         for condition in conditions {
             let (min, max) = condition.operator.arity();
             let n = condition.values.len();
             if n < min || n > max {
-                let expected = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+                let expected = if min == max {
+                    format!("{min}")
+                } else {
+                    format!("{min} to {max}")
+                };
                 return Err(invalid(format!(
                     "{} on `{}` takes {expected} value(s), got {n}",
                     condition.operator, condition.attribute
@@ -153,10 +160,17 @@ impl Plan {
             None if !options.allow_scan => {
                 return Err(Error::ScanRequired {
                     table,
-                    reason: format!("there is no EQ condition on the partition key `{}`", def.partition_key),
+                    reason: format!(
+                        "there is no EQ condition on the partition key `{}`",
+                        def.partition_key
+                    ),
                 })
             }
-            None => (Operation::Scan, None, vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()]),
+            None => (
+                Operation::Scan,
+                None,
+                vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()],
+            ),
             Some(at) => {
                 key_condition.push(conditions[at].clone());
                 remaining.retain(|(i, _)| *i != at);
@@ -230,11 +244,21 @@ impl Plan {
 }
 
 impl Expressions {
-    fn render(key_condition: &[Condition], filter: &[Condition], operation: Operation) -> Expressions {
+    fn render(
+        key_condition: &[Condition],
+        filter: &[Condition],
+        operation: Operation,
+    ) -> Expressions {
         let mut out = Expressions::default();
         let mut name_of: BTreeMap<String, String> = BTreeMap::new();
-        let key = key_condition.iter().map(|c| out.render_condition(c, &mut name_of)).collect::<Vec<_>>();
-        let filter = filter.iter().map(|c| out.render_condition(c, &mut name_of)).collect::<Vec<_>>();
+        let key = key_condition
+            .iter()
+            .map(|c| out.render_condition(c, &mut name_of))
+            .collect::<Vec<_>>();
+        let filter = filter
+            .iter()
+            .map(|c| out.render_condition(c, &mut name_of))
+            .collect::<Vec<_>>();
         if operation == Operation::Query {
             out.key_condition_expression = Some(key.join(" AND "));
         }
@@ -244,13 +268,18 @@ impl Expressions {
         out
     }
 
-    fn render_condition(&mut self, condition: &Condition, name_of: &mut BTreeMap<String, String>) -> String {
+    fn render_condition(
+        &mut self,
+        condition: &Condition,
+        name_of: &mut BTreeMap<String, String>,
+    ) -> String {
         let name = match name_of.get(&condition.attribute) {
             Some(placeholder) => placeholder.clone(),
             None => {
                 let placeholder = format!("#n{}", name_of.len());
                 name_of.insert(condition.attribute.clone(), placeholder.clone());
-                self.names.insert(placeholder.clone(), condition.attribute.clone());
+                self.names
+                    .insert(placeholder.clone(), condition.attribute.clone());
                 placeholder
             }
         };
@@ -273,7 +302,10 @@ impl Expressions {
             Operator::Ge => format!("{name} >= {first}"),
             Operator::In => format!("{name} IN ({})", values.join(", ")),
             Operator::Between => {
-                format!("{name} BETWEEN {first} AND {}", values.get(1).map(String::as_str).unwrap_or(""))
+                format!(
+                    "{name} BETWEEN {first} AND {}",
+                    values.get(1).map(String::as_str).unwrap_or("")
+                )
             }
             Operator::BeginsWith => format!("begins_with({name}, {first})"),
             Operator::Contains => format!("contains({name}, {first})"),
@@ -293,7 +325,11 @@ mod tests {
         partition_key: "person_id",
         partition_key_type: KeyAttributeType::Number,
         composite_key: &[],
-        attributes: &[AttributeDef { name: "status", field: "status", attribute_type: AttributeType::String }],
+        attributes: &[AttributeDef {
+            name: "status",
+            field: "status",
+            attribute_type: AttributeType::String,
+        }],
     };
 
     fn n(v: &str) -> AttributeValue {
@@ -306,31 +342,56 @@ mod tests {
         Condition::new(attribute, operator, values.to_vec())
     }
     fn plan(conditions: &[Condition]) -> Result<Plan> {
-        Plan::build(&DEF, "dev", conditions, &QueryOptions::default(), Select::Items)
+        Plan::build(
+            &DEF,
+            "dev",
+            conditions,
+            &QueryOptions::default(),
+            Select::Items,
+        )
     }
 
     #[test]
     fn partition_eq_is_the_key_condition_and_the_rest_filters() {
-        let p = plan(&[c("status", Operator::Ne, &[s("done")]), c("person_id", Operator::Eq, &[n("5")])]).unwrap();
+        let p = plan(&[
+            c("status", Operator::Ne, &[s("done")]),
+            c("person_id", Operator::Eq, &[n("5")]),
+        ])
+        .unwrap();
         assert_eq!(p.table, "dev_phone_call");
         assert_eq!(p.operation, Operation::Query);
         assert_eq!(p.index, None);
         assert_eq!(p.key_condition, [c("person_id", Operator::Eq, &[n("5")])]);
         assert_eq!(p.filter, [c("status", Operator::Ne, &[s("done")])]);
-        assert_eq!(p.expressions.key_condition_expression.as_deref(), Some("#n0 = :v0"));
-        assert_eq!(p.expressions.filter_expression.as_deref(), Some("#n1 <> :v1"));
+        assert_eq!(
+            p.expressions.key_condition_expression.as_deref(),
+            Some("#n0 = :v0")
+        );
+        assert_eq!(
+            p.expressions.filter_expression.as_deref(),
+            Some("#n1 <> :v1")
+        );
         assert_eq!(p.expressions.names["#n0"], "person_id");
-        assert_eq!(p.expressions.names["#n1"], "status", "reserved words go through placeholders");
+        assert_eq!(
+            p.expressions.names["#n1"], "status",
+            "reserved words go through placeholders"
+        );
         assert_eq!(p.expressions.values[":v0"], n("5"));
         assert_eq!(p.key_attributes, ["person_id", "event_uuid"]);
     }
 
     #[test]
     fn created_at_range_uses_the_lsi() {
-        let p = plan(&[c("person_id", Operator::Eq, &[n("5")]), c("created_at", Operator::Gt, &[s("2015-01-04")])])
-            .unwrap();
+        let p = plan(&[
+            c("person_id", Operator::Eq, &[n("5")]),
+            c("created_at", Operator::Gt, &[s("2015-01-04")]),
+        ])
+        .unwrap();
         assert_eq!(p.index.as_deref(), Some(CREATED_AT_INDEX));
-        assert_eq!(p.expressions.key_condition_expression.as_deref(), Some("#n0 = :v0 AND #n1 > :v1"));
+        assert_eq!(
+            p.expressions.key_condition_expression.as_deref(),
+            Some("#n0 = :v0 AND #n1 > :v1")
+        );
         assert_eq!(p.filter, []);
         assert_eq!(p.key_attributes, ["person_id", "event_uuid", "created_at"]);
     }
@@ -348,12 +409,21 @@ mod tests {
         assert_eq!(p.index, None);
         assert_eq!(p.key_condition[1], c("event_uuid", Operator::Eq, &[s("u")]));
         // created_at is no key of the table: an ordinary filter.
-        assert_eq!(p.filter, [c("created_at", Operator::Between, &[s("a"), s("b")])]);
-        assert_eq!(p.expressions.filter_expression.as_deref(), Some("#n2 BETWEEN :v2 AND :v3"));
+        assert_eq!(
+            p.filter,
+            [c("created_at", Operator::Between, &[s("a"), s("b")])]
+        );
+        assert_eq!(
+            p.expressions.filter_expression.as_deref(),
+            Some("#n2 BETWEEN :v2 AND :v3")
+        );
         // A second condition on a table key cannot be sent at all.
         assert_eq!(
             p.client_filter,
-            [c("event_uuid", Operator::BeginsWith, &[s("x")]), c("person_id", Operator::Ne, &[n("6")])]
+            [
+                c("event_uuid", Operator::BeginsWith, &[s("x")]),
+                c("person_id", Operator::Ne, &[n("6")])
+            ]
         );
     }
 
@@ -367,10 +437,20 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(p.index.as_deref(), Some(CREATED_AT_INDEX));
-        assert_eq!(p.expressions.key_condition_expression.as_deref(), Some("#n0 = :v0 AND begins_with(#n1, :v1)"));
+        assert_eq!(
+            p.expressions.key_condition_expression.as_deref(),
+            Some("#n0 = :v0 AND begins_with(#n1, :v1)")
+        );
         // On the LSI, event_uuid is an ordinary attribute: both conditions filter.
-        assert_eq!(p.expressions.filter_expression.as_deref(), Some("#n2 <> :v2 AND #n2 > :v3"));
-        assert_eq!(p.expressions.names.len(), 3, "one placeholder per attribute");
+        assert_eq!(
+            p.expressions.filter_expression.as_deref(),
+            Some("#n2 <> :v2 AND #n2 > :v3")
+        );
+        assert_eq!(
+            p.expressions.names.len(),
+            3,
+            "one placeholder per attribute"
+        );
     }
 
     #[test]
@@ -391,34 +471,63 @@ mod tests {
 
     #[test]
     fn no_partition_eq_is_refused_unless_scan_is_allowed() {
-        let conditions = [c("status", Operator::Eq, &[s("done")]), c("person_id", Operator::Gt, &[n("3")])];
+        let conditions = [
+            c("status", Operator::Eq, &[s("done")]),
+            c("person_id", Operator::Gt, &[n("3")]),
+        ];
         let err = plan(&conditions).unwrap_err();
         assert!(matches!(err, Error::ScanRequired { .. }), "{err:?}");
         let message = err.to_string();
-        assert!(message.contains("allow_scan") && message.contains("person_id"), "{message}");
+        assert!(
+            message.contains("allow_scan") && message.contains("person_id"),
+            "{message}"
+        );
 
-        let options = QueryOptions { allow_scan: true, ..Default::default() };
+        let options = QueryOptions {
+            allow_scan: true,
+            ..Default::default()
+        };
         let p = Plan::build(&DEF, "dev", &conditions, &options, Select::Count).unwrap();
         assert_eq!(p.operation, Operation::Scan);
         assert_eq!(p.key_condition, []);
         assert_eq!(p.filter.len(), 2, "a Scan filters on key attributes too");
         assert_eq!(p.expressions.key_condition_expression, None);
-        assert_eq!(p.expressions.filter_expression.as_deref(), Some("#n0 = :v0 AND #n1 > :v1"));
+        assert_eq!(
+            p.expressions.filter_expression.as_deref(),
+            Some("#n0 = :v0 AND #n1 > :v1")
+        );
         assert_eq!(p.select, Select::Count);
     }
 
     #[test]
     fn bad_arity_and_page_size_are_errors() {
-        let err = plan(&[c("person_id", Operator::Eq, &[n("1")]), c("status", Operator::In, &[])]).unwrap_err();
+        let err = plan(&[
+            c("person_id", Operator::Eq, &[n("1")]),
+            c("status", Operator::In, &[]),
+        ])
+        .unwrap_err();
         assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
-        let options = QueryOptions { page_size: Some(0), ..Default::default() };
-        let err = Plan::build(&DEF, "dev", &[c("person_id", Operator::Eq, &[n("1")])], &options, Select::Items);
+        let options = QueryOptions {
+            page_size: Some(0),
+            ..Default::default()
+        };
+        let err = Plan::build(
+            &DEF,
+            "dev",
+            &[c("person_id", Operator::Eq, &[n("1")])],
+            &options,
+            Select::Items,
+        );
         assert!(matches!(err, Err(Error::InvalidQuery { .. })));
     }
 
     #[test]
     fn plan_serializes_for_explain() {
-        let p = plan(&[c("person_id", Operator::Eq, &[n("5")]), c("status", Operator::BeginsWith, &[s("do")])]).unwrap();
+        let p = plan(&[
+            c("person_id", Operator::Eq, &[n("5")]),
+            c("status", Operator::BeginsWith, &[s("do")]),
+        ])
+        .unwrap();
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["operation"], "Query");
         assert_eq!(json["key_condition"][0]["operator"], "EQ");

@@ -39,7 +39,11 @@ pub struct Cond<V, K = Compare> {
 
 impl<V, K> Cond<V, K> {
     fn new(operator: Operator, values: Vec<V>) -> Self {
-        Cond { operator, values, kind: PhantomData }
+        Cond {
+            operator,
+            values,
+            kind: PhantomData,
+        }
     }
 
     /// The operator.
@@ -248,7 +252,12 @@ impl<F: ContainerField<V>, V> IntoCondition<F> for Cond<V, Containment> {
             .iter()
             .map(F::element_value)
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| format!("a value of {} on `{attribute}` cannot be encoded: {e}", self.operator))?;
+            .map_err(|e| {
+                format!(
+                    "a value of {} on `{attribute}` cannot be encoded: {e}",
+                    self.operator
+                )
+            })?;
         Ok(Condition::new(attribute, self.operator, values))
     }
 }
@@ -301,13 +310,22 @@ impl<E: Storable> Default for Query<E> {
 impl<E: Storable> Query<E> {
     /// A query with no conditions yet.
     pub fn new() -> Self {
-        Query { conditions: Vec::new(), options: QueryOptions::default(), problems: Vec::new(), event: PhantomData }
+        Query {
+            conditions: Vec::new(),
+            options: QueryOptions::default(),
+            problems: Vec::new(),
+            event: PhantomData,
+        }
     }
 
     /// Adds a condition on the stored attribute `attribute`, whose Rust type is `F`.
     ///
     /// The generated `by_<field>(..)` methods call this with the field's type and stored name.
-    pub fn by_attribute<F: ?Sized>(mut self, attribute: &str, condition: impl IntoCondition<F>) -> Self {
+    pub fn by_attribute<F: ?Sized>(
+        mut self,
+        attribute: &str,
+        condition: impl IntoCondition<F>,
+    ) -> Self {
         match condition.into_condition(attribute) {
             Ok(condition) => self.conditions.push(condition),
             Err(problem) => self.problems.push(problem),
@@ -380,9 +398,18 @@ impl<E: Storable> Query<E> {
 
     fn plan_for(&self, environment_prefix: &str, select: Select) -> Result<Plan> {
         if let Some(problem) = self.problems.first() {
-            return Err(Error::InvalidQuery { table: E::TABLE.full_name(environment_prefix), reason: problem.clone() });
+            return Err(Error::InvalidQuery {
+                table: E::TABLE.full_name(environment_prefix),
+                reason: problem.clone(),
+            });
         }
-        Plan::build(E::TABLE, environment_prefix, &self.conditions, &self.options, select)
+        Plan::build(
+            E::TABLE,
+            environment_prefix,
+            &self.conditions,
+            &self.options,
+            select,
+        )
     }
 
     /// The request [`run`](Query::run) would send in the store's environment: operation,
@@ -395,13 +422,21 @@ impl<E: Storable> Query<E> {
     pub async fn run(&self, store: &Store) -> Result<Vec<StoredEvent<E>>> {
         let plan = self.plan(store.environment_prefix())?;
         let table = plan.table.clone();
-        collect_items(store, plan).await?.into_iter().map(|item| codec::decode(item, &table)).collect()
+        collect_items(store, plan)
+            .await?
+            .into_iter()
+            .map(|item| codec::decode(item, &table))
+            .collect()
     }
 
     /// How many events match (up to the [`limit`](Query::limit)), with `Select=COUNT`
     /// summed over all pages: no items are transferred.
     pub async fn count(&self, store: &Store) -> Result<u64> {
-        count_items(store, self.plan_for(store.environment_prefix(), Select::Count)?).await
+        count_items(
+            store,
+            self.plan_for(store.environment_prefix(), Select::Count)?,
+        )
+        .await
     }
 
     /// The matching events page by page, fetched lazily: each
@@ -442,15 +477,24 @@ macro_rules! __query_builder_methods {
                 $builder(self.0.allow_scan())
             }
             /// See [`Query::after`](::eventosaurus::query::Query::after): resume after a page's cursor.
-            pub fn after(self, cursor: impl ::std::convert::Into<::eventosaurus::query::Cursor>) -> Self {
+            pub fn after(
+                self,
+                cursor: impl ::std::convert::Into<::eventosaurus::query::Cursor>,
+            ) -> Self {
                 $builder(self.0.after(cursor))
             }
             /// See [`Query::plan`](::eventosaurus::query::Query::plan): the plan, without a store.
-            pub fn plan(&self, environment_prefix: &str) -> ::eventosaurus::Result<::eventosaurus::query::Plan> {
+            pub fn plan(
+                &self,
+                environment_prefix: &str,
+            ) -> ::eventosaurus::Result<::eventosaurus::query::Plan> {
                 self.0.plan(environment_prefix)
             }
             /// See [`Query::explain`](::eventosaurus::query::Query::explain): the request `run` would send.
-            pub fn explain(&self, store: &::eventosaurus::Store) -> ::eventosaurus::Result<::eventosaurus::query::Plan> {
+            pub fn explain(
+                &self,
+                store: &::eventosaurus::Store,
+            ) -> ::eventosaurus::Result<::eventosaurus::query::Plan> {
                 self.0.explain(store)
             }
             /// See [`Query::run`](::eventosaurus::query::Query::run): every matching event.
@@ -461,11 +505,17 @@ macro_rules! __query_builder_methods {
                 self.0.run(store).await
             }
             /// See [`Query::count`](::eventosaurus::query::Query::count): how many events match.
-            pub async fn count(&self, store: &::eventosaurus::Store) -> ::eventosaurus::Result<u64> {
+            pub async fn count(
+                &self,
+                store: &::eventosaurus::Store,
+            ) -> ::eventosaurus::Result<u64> {
                 self.0.count(store).await
             }
             /// See [`Query::stream`](::eventosaurus::query::Query::stream): the events page by page.
-            pub fn stream(&self, store: &::eventosaurus::Store) -> ::eventosaurus::query::Pages<$event> {
+            pub fn stream(
+                &self,
+                store: &::eventosaurus::Store,
+            ) -> ::eventosaurus::query::Pages<$event> {
                 self.0.stream(store)
             }
             /// The generic [`Query`](::eventosaurus::query::Query) this builder wraps.
