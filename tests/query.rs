@@ -606,3 +606,66 @@ async fn a_missing_table_is_the_usual_error() {
     assert!(matches!(err, Error::TableNotFound { .. }), "{err:?}");
     assert!(err.to_string().contains("create-tables"));
 }
+
+/// Renamed fields, floats, lists and sets: the builder uses stored names and field types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, eventosaurus::Storable)]
+#[serde(rename_all = "camelCase")]
+#[eventosaurus(table = "booking", partition_key = hotel_id)]
+struct Booking {
+    #[serde(rename = "hotel")]
+    hotel_id: i32,
+    room_rate: f64,
+    paid: bool,
+    tags: Vec<String>,
+    nights: std::collections::BTreeSet<u8>,
+    #[serde(skip)]
+    scratch: String,
+}
+
+#[test]
+fn the_builder_uses_stored_names_and_field_types() {
+    use eventosaurus::query::{Condition, Operator};
+    use eventosaurus_workspace::events::NeatEvent;
+    let plan = Booking::query()
+        .by_hotel_id(7)
+        .by_room_rate(between(9.5, 120.0))
+        .by_paid(true)
+        .by_tags(contains("sea view"))
+        .by_nights(not_contains(3))
+        .plan("dev")
+        .unwrap();
+    use aws_sdk_dynamodb::types::AttributeValue::{Bool, N, S};
+    assert_eq!(
+        plan.key_condition,
+        [Condition::new("hotel", Operator::Eq, vec![N("7".into())])]
+    );
+    assert_eq!(
+        plan.filter,
+        [
+            Condition::new(
+                "roomRate",
+                Operator::Between,
+                vec![N("9.5".into()), N("120".into())]
+            ),
+            Condition::new("paid", Operator::Eq, vec![Bool(true)]),
+            Condition::new("tags", Operator::Contains, vec![S("sea view".into())]),
+            Condition::new("nights", Operator::NotContains, vec![N("3".into())]),
+        ]
+    );
+    // String keys, &str and String values, and a Uuid for event_uuid.
+    let uuid = eventosaurus::Uuid::nil();
+    let plan = NeatEvent::query()
+        .by_location(String::from("gardens"))
+        .by_event_uuid(uuid)
+        .plan("dev")
+        .unwrap();
+    assert_eq!(
+        plan.key_condition[1],
+        Condition::new("event_uuid", Operator::Eq, vec![S(uuid.to_string())])
+    );
+    let explained = serde_json::to_string(&plan).unwrap();
+    assert!(
+        explained.contains(r##""key_condition_expression":"#n0 = :v0 AND #n1 = :v1""##),
+        "{explained}"
+    );
+}
