@@ -294,7 +294,7 @@ impl<E> std::fmt::Debug for Pages<E> {
 
 #[derive(Debug)]
 enum PagesState {
-    Running(RawPages),
+    Running(Box<RawPages>),
     /// Planning failed: the error is yielded once.
     Failed(Option<Error>),
 }
@@ -302,7 +302,7 @@ enum PagesState {
 impl<E: Storable> Pages<E> {
     pub(crate) fn new(store: &Store, plan: Result<Plan>) -> Pages<E> {
         let state = match plan {
-            Ok(plan) => PagesState::Running(RawPages::new(store, plan)),
+            Ok(plan) => PagesState::Running(Box::new(RawPages::new(store, plan))),
             Err(error) => PagesState::Failed(Some(error)),
         };
         Pages {
