@@ -199,13 +199,7 @@ async fn each_operator_returns_the_right_rows() {
             "{name}: count"
         );
         // The pure evaluator agrees with DynamoDB on the same items.
-        let all: Vec<_> = plan
-            .key_condition
-            .iter()
-            .chain(&plan.filter)
-            .chain(&plan.client_filter)
-            .cloned()
-            .collect();
+        let all: Vec<_> = plan.conditions().cloned().collect();
         let local: BTreeSet<i64> = raw_partition(&store, &plan)
             .await
             .into_iter()
@@ -530,6 +524,26 @@ async fn created_at_conditions_use_the_index_and_order_by_time() {
         .collect();
     descending.reverse();
     assert_eq!(descending, ascending);
+
+    // One event by key, with a borrowed string key too.
+    let neat = eventosaurus_workspace::events::NeatEvent {
+        location: "gardens".into(),
+        employee_name: "Markus".into(),
+        employee_action: "ate grapes".into(),
+    };
+    table::create_table(
+        &store,
+        eventosaurus_workspace::events::NeatEvent::TABLE,
+        Billing::OnDemand,
+    )
+    .await
+    .unwrap();
+    let (neat_uuid, _) = stored(neat.store(&store).await.unwrap());
+    let location = String::from("gardens");
+    let back = eventosaurus_workspace::events::NeatEvent::get(&store, location.as_str(), neat_uuid)
+        .await
+        .unwrap();
+    assert_eq!(back.map(|e| e.event), Some(neat));
 
     // One event by key.
     let (uuid, created_at) = &created[1];

@@ -60,14 +60,12 @@ pub trait Storable: Serialize + DeserializeOwned + Send + Sync + Sized + 'static
     ///
     /// For everything else, use the query builder the derive generates:
     /// `PhoneCall::query().by_person_id(5).run(&store)` (see [`query`](crate::query)).
-    fn get<K>(
+    fn get(
         store: &Store,
-        partition_key: K,
+        partition_key: impl Into<Self::PartitionKey>,
         event_uuid: Uuid,
-    ) -> impl Future<Output = Result<Option<StoredEvent<Self>>>> + Send + '_
-    where
-        K: Into<Self::PartitionKey> + Send + 'static,
-    {
+    ) -> impl Future<Output = Result<Option<StoredEvent<Self>>>> + Send + '_ {
+        let partition_key: Self::PartitionKey = partition_key.into();
         store.get::<Self>(partition_key, event_uuid)
     }
 

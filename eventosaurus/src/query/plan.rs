@@ -51,6 +51,11 @@ pub struct QueryOptions {
 /// executor sends and what an in-memory backend evaluates.
 ///
 /// Serializes to JSON (values in DynamoDB JSON, e.g. `{"N": "5"}`) for `--explain`.
+///
+/// Another backend evaluates a plan like DynamoDB does: take the items of `table` for which
+/// every condition of [`conditions`](Plan::conditions) [matches](Condition::matches), order
+/// them by [`sort_key`](Plan::sort_key) (reversed if `descending`; a Scan has no order),
+/// start after `exclusive_start_key` and stop after `limit` items.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     /// The full table name, `<prefix>_<table>`.
@@ -230,6 +235,23 @@ impl Plan {
             exclusive_start_key,
             expressions,
         })
+    }
+
+    /// Every condition a returned item satisfies: key conditions, filter and client filter.
+    pub fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.key_condition
+            .iter()
+            .chain(&self.filter)
+            .chain(&self.client_filter)
+    }
+
+    /// The attribute results are ordered by: `created_at` on the index, else `event_uuid`.
+    pub fn sort_key(&self) -> &'static str {
+        if self.index.is_some() {
+            CREATED_AT
+        } else {
+            EVENT_UUID
+        }
     }
 
     /// The cursor of an item returned by this plan: its key attributes.
