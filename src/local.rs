@@ -18,7 +18,9 @@ pub const ENDPOINT_VAR: &str = "EVENTOSAURUS_TEST_ENDPOINT";
 
 /// The repository's `scripts/dynamodb-local.sh`.
 pub fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join("dynamodb-local.sh")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join("dynamodb-local.sh")
 }
 
 /// A DynamoDB Local process started by this helper. Dropping it stops that process only.
@@ -66,9 +68,19 @@ impl DynamoLocal {
             String::from_utf8_lossy(&output.stderr)
         );
         let mut parts = stdout.split_whitespace();
-        let port = parts.next().and_then(|p| p.parse().ok()).expect("port from script");
-        let pid = parts.next().and_then(|p| p.parse().ok()).expect("pid from script");
-        DynamoLocal { port, pid, db_path: options.db_path }
+        let port = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port from script");
+        let pid = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("pid from script");
+        DynamoLocal {
+            port,
+            pid,
+            db_path: options.db_path,
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -88,10 +100,13 @@ impl DynamoLocal {
 
     /// Kills the server with SIGKILL (a crash, not a shutdown).
     pub fn kill9(&self) {
-        let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
         // Wait until the process is gone (a zombie counts as gone: it no longer serves).
         while Path::new(&format!("/proc/{}", self.pid)).exists() {
-            let state = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+            let state =
+                std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
             if state.split_whitespace().nth(2) == Some("Z") || state.is_empty() {
                 break;
             }
@@ -112,7 +127,10 @@ impl DynamoLocal {
 
     /// Stops the server (SIGTERM, then SIGKILL) through the script, which checks the PID is ours.
     pub fn stop(&self) {
-        let _ = Command::new("bash").arg(script()).args(["stop", &self.pid.to_string()]).status();
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", &self.pid.to_string()])
+            .status();
     }
 }
 
@@ -128,7 +146,10 @@ pub fn endpoint() -> &'static str {
     SHARED.get_or_init(|| match std::env::var(ENDPOINT_VAR) {
         Ok(endpoint) if !endpoint.is_empty() => endpoint,
         _ => {
-            let server = DynamoLocal::start(StartOptions { stop_with_this_process: true, ..Default::default() });
+            let server = DynamoLocal::start(StartOptions {
+                stop_with_this_process: true,
+                ..Default::default()
+            });
             let endpoint = server.endpoint();
             // Lives until the process exits; the script's watcher then stops it.
             std::mem::forget(server);
@@ -143,7 +164,13 @@ pub fn unique_prefix(name: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let clean: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(40)
         .collect();
     format!("t{}x{n}-{clean}", std::process::id())
@@ -161,5 +188,7 @@ pub async fn store_at(endpoint: &str, prefix: &str) -> Store {
         .endpoint(endpoint)
         .build()
         .expect("valid test config");
-    Store::connect(config).await.expect("connect to DynamoDB Local")
+    Store::connect(config)
+        .await
+        .expect("connect to DynamoDB Local")
 }

@@ -29,7 +29,12 @@ pub struct SerdeField {
 pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> ContainerAttrs {
     let mut out = ContainerAttrs::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("eventosaurus")) {
-        out.attr_span.get_or_insert(attr.path().get_ident().map(Ident::span).unwrap_or_else(proc_macro2::Span::call_site));
+        out.attr_span.get_or_insert(
+            attr.path()
+                .get_ident()
+                .map(Ident::span)
+                .unwrap_or_else(proc_macro2::Span::call_site),
+        );
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
                 let value: LitStr = meta.value()?.parse()?;
@@ -141,7 +146,9 @@ pub fn apply_rename_all(rule: &str, field: &str) -> Option<String> {
     let words: Vec<&str> = field.split('_').filter(|w| !w.is_empty()).collect();
     let capitalize = |w: &str| {
         let mut c = w.chars();
-        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        c.next()
+            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+            .unwrap_or_default()
     };
     Some(match rule {
         "lowercase" => field.to_lowercase(),
@@ -154,7 +161,9 @@ pub fn apply_rename_all(rule: &str, field: &str) -> Option<String> {
         "camelCase" => {
             let pascal: String = words.iter().map(|w| capitalize(w)).collect();
             let mut c = pascal.chars();
-            c.next().map(|f| f.to_lowercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
         }
         _ => return None,
     })

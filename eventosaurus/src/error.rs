@@ -192,7 +192,9 @@ pub enum Error {
     },
 
     /// A table did not become ACTIVE in time after CreateTable.
-    #[error("table `{table}` was still {status} after waiting {waited_secs}s for it to become ACTIVE")]
+    #[error(
+        "table `{table}` was still {status} after waiting {waited_secs}s for it to become ACTIVE"
+    )]
     TableNotActive {
         /// The full table name.
         table: String,
@@ -293,7 +295,9 @@ impl SdkFailure {
     pub(crate) fn into_error(self, at: CallSite<'_>) -> Error {
         match self {
             SdkFailure::Other(error) => error,
-            SdkFailure::NotFound => Error::TableNotFound { table: at.table.to_owned() },
+            SdkFailure::NotFound => Error::TableNotFound {
+                table: at.table.to_owned(),
+            },
             SdkFailure::ConditionFailed | SdkFailure::InUse => Error::Service {
                 operation: at.operation,
                 table: at.table.to_owned(),

@@ -49,6 +49,6 @@ pub use uuid::Uuid;
 /// Re-exports for generated code. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use inventory;
     pub use crate::__query_builder_methods as query_builder_methods;
+    pub use inventory;
 }

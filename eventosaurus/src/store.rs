@@ -70,7 +70,10 @@ pub trait Storable: Serialize + DeserializeOwned + Send + Sync + Sized + 'static
     }
 
     /// Stores the event with a conditional write: see [`Store::store`].
-    fn store<'a>(&'a self, store: &'a Store) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
+    fn store<'a>(
+        &'a self,
+        store: &'a Store,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
         store.store(self)
     }
 }
@@ -130,7 +133,9 @@ impl StoreOutcome {
     /// The event's id, whatever the outcome.
     pub fn event_uuid(&self) -> Uuid {
         match self {
-            StoreOutcome::Stored { event_uuid, .. } | StoreOutcome::Duplicate { event_uuid } => *event_uuid,
+            StoreOutcome::Stored { event_uuid, .. } | StoreOutcome::Duplicate { event_uuid } => {
+                *event_uuid
+            }
         }
     }
 
@@ -191,17 +196,32 @@ impl Store {
         }
         match &config.credentials {
             Some((key, secret)) => {
-                loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "eventosaurus-config"))
+                loader = loader.credentials_provider(Credentials::new(
+                    key,
+                    secret,
+                    None,
+                    None,
+                    "eventosaurus-config",
+                ))
             }
             None if config.is_loopback() => {
                 let chain = CredentialsProviderChain::first_try(
                     "Environment",
                     aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
                 )
-                .or_else("Profile", aws_config::profile::ProfileFileCredentialsProvider::builder().build())
+                .or_else(
+                    "Profile",
+                    aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
+                )
                 .or_else(
                     "DynamoDBLocal",
-                    Credentials::new("eventosauruslocal", "eventosauruslocal", None, None, "eventosaurus-loopback"),
+                    Credentials::new(
+                        "eventosauruslocal",
+                        "eventosauruslocal",
+                        None,
+                        None,
+                        "eventosaurus-loopback",
+                    ),
                 );
                 loader = loader.credentials_provider(chain);
             }
@@ -212,20 +232,36 @@ impl Store {
             Some(endpoint) => endpoint.clone(),
             None => format!(
                 "the AWS endpoint of region {}",
-                sdk_config.region().map(|r| r.as_ref()).unwrap_or("(none configured)")
+                sdk_config
+                    .region()
+                    .map(|r| r.as_ref())
+                    .unwrap_or("(none configured)")
             ),
         };
-        Ok(Store::from_parts(Client::new(&sdk_config), config.environment_prefix, endpoint_label))
+        Ok(Store::from_parts(
+            Client::new(&sdk_config),
+            config.environment_prefix,
+            endpoint_label,
+        ))
     }
 
     /// Wraps an SDK client you built yourself; `config` supplies the environment prefix.
     pub fn with_client(client: Client, config: &Config) -> Store {
-        let label = config.endpoint().unwrap_or("the client's configured endpoint").to_owned();
+        let label = config
+            .endpoint()
+            .unwrap_or("the client's configured endpoint")
+            .to_owned();
         Store::from_parts(client, config.environment_prefix.clone(), label)
     }
 
     fn from_parts(client: Client, environment_prefix: String, endpoint_label: String) -> Store {
-        Store { inner: Arc::new(Inner { client, environment_prefix, endpoint_label }) }
+        Store {
+            inner: Arc::new(Inner {
+                client,
+                environment_prefix,
+                endpoint_label,
+            }),
+        }
     }
 
     /// The underlying `aws-sdk-dynamodb` client, for anything eventosaurus does not cover.
@@ -244,7 +280,11 @@ impl Store {
     }
 
     pub(crate) fn call_site<'a>(&'a self, operation: &'static str, table: &'a str) -> CallSite<'a> {
-        CallSite { operation, table, endpoint: &self.inner.endpoint_label }
+        CallSite {
+            operation,
+            table,
+            endpoint: &self.inner.endpoint_label,
+        }
     }
 
     /// Stores an event: assigns `event_uuid` and `created_at`, then writes it with
@@ -273,10 +313,16 @@ impl Store {
             .get_item()
             .table_name(&table)
             .key(def.partition_key, key)
-            .key(EVENT_UUID, AttributeValue::S(event_uuid.hyphenated().to_string()))
+            .key(
+                EVENT_UUID,
+                AttributeValue::S(event_uuid.hyphenated().to_string()),
+            )
             .send()
             .await
             .map_err(|err| classify(err, at).into_error(at))?;
-        output.item.map(|item| codec::decode(item, &table)).transpose()
+        output
+            .item
+            .map(|item| codec::decode(item, &table))
+            .transpose()
     }
 }

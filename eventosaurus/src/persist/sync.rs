@@ -29,7 +29,10 @@ pub async fn put_if_absent(
         .send()
         .await;
     match result {
-        Ok(_) => Ok(StoreOutcome::Stored { event_uuid, created_at }),
+        Ok(_) => Ok(StoreOutcome::Stored {
+            event_uuid,
+            created_at,
+        }),
         Err(err) => match classify(err, at) {
             SdkFailure::ConditionFailed => Ok(StoreOutcome::Duplicate { event_uuid }),
             other => Err(other.into_error(at)),
