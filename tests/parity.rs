@@ -1,10 +1,9 @@
 //! One behaviour suite, two backends: test mode (`Store::test()`, in memory) and a real
 //! DynamoDB Local. Every behaviour runs on both, so test mode cannot drift from DynamoDB.
 
-use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome};
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::test_store;
+use eventosaurus_workspace::local::{create_example_tables, test_store};
 
 /// Writes behaviours run against.
 enum Backend {
@@ -17,13 +16,7 @@ async fn store_for(backend: Backend, name: &str) -> Store {
         Backend::Memory => Store::test(),
         Backend::DynamoLocal => {
             let store = test_store(name).await;
-            table::create_tables(
-                &store,
-                [PhoneCall::TABLE, NeatEvent::TABLE],
-                Billing::OnDemand,
-            )
-            .await
-            .unwrap();
+            create_example_tables(&store).await;
             store
         }
     }

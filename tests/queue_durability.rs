@@ -6,11 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventosaurus::persist::{AsyncQueue, QueueOptions, QueueStats};
-use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome, Uuid};
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
 use eventosaurus_workspace::local::{
-    count_items, store_at, unique_prefix, DynamoLocal, StartOptions,
+    count_items, create_example_tables, store_at, unique_prefix, DynamoLocal, StartOptions,
 };
 
 const EVENTS: usize = 5_000;
@@ -75,13 +74,7 @@ async fn kill_during_drain(restart: bool, options: QueueOptions) -> Run {
         ..Default::default()
     });
     let store = store_at(&server.endpoint(), &unique_prefix("durability")).await;
-    table::create_tables(
-        &store,
-        [PhoneCall::TABLE, NeatEvent::TABLE],
-        Billing::OnDemand,
-    )
-    .await
-    .unwrap();
+    create_example_tables(&store).await;
 
     let failed_ids = Arc::new(Mutex::new(HashSet::new()));
     let hook_ids = failed_ids.clone();
