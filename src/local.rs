@@ -114,6 +114,20 @@ impl DynamoLocal {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered.
+    pub fn pause(&self) {
+        let _ = Command::new("kill")
+            .args(["-STOP", &self.pid.to_string()])
+            .status();
+    }
+
+    /// Resumes a [`pause`](Self::pause)d server (SIGCONT).
+    pub fn resume(&self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.pid.to_string()])
+            .status();
+    }
+
     /// Starts a new server on the same port and storage as this one (after [`kill9`](Self::kill9)).
     pub fn restart(&mut self) {
         let again = DynamoLocal::start(StartOptions {
@@ -127,6 +141,7 @@ impl DynamoLocal {
 
     /// Stops the server (SIGTERM, then SIGKILL) through the script, which checks the PID is ours.
     pub fn stop(&self) {
+        self.resume();
         let _ = Command::new("bash")
             .arg(script())
             .args(["stop", &self.pid.to_string()])
@@ -179,6 +194,39 @@ pub fn unique_prefix(name: &str) -> String {
 /// A store on the shared DynamoDB Local with a prefix of its own.
 pub async fn test_store(name: &str) -> Store {
     store_at(endpoint(), &unique_prefix(name)).await
+}
+
+/// Creates the tables of the example events (`PhoneCall`, `NeatEvent`) in `store`'s environment.
+pub async fn create_example_tables(store: &Store) {
+    use crate::events::{NeatEvent, PhoneCall};
+    use eventosaurus::Storable;
+    let defs = [PhoneCall::TABLE, NeatEvent::TABLE];
+    eventosaurus::table::create_tables(store, defs, eventosaurus::table::Billing::OnDemand)
+        .await
+        .expect("create the example tables");
+}
+
+/// Counts the items of `def`'s table with a consistent, paginated Scan (raw SDK).
+pub async fn count_items(store: &Store, def: &eventosaurus::TableDef) -> u64 {
+    let mut total = 0u64;
+    let mut start = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table_name(def))
+            .consistent_read(true)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        total += page.count() as u64;
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return total;
+        }
+    }
 }
 
 /// A store on `endpoint` with `prefix`.

@@ -10,6 +10,8 @@ pub struct ContainerAttrs {
     pub table: Option<LitStr>,
     pub partition_key: Option<Ident>,
     pub composite_key: Option<(proc_macro2::Span, Vec<Ident>)>,
+    /// `custom_on_error`: the user implements `OnError` themselves.
+    pub custom_on_error: bool,
 }
 
 /// The `#[serde(..)]` settings that change attribute names or presence.
@@ -56,9 +58,15 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                     return Err(meta.error("composite_key needs at least one field, e.g. composite_key(location, employee_name)"));
                 }
                 set_once(&mut out.composite_key, (span, fields), &meta.path, "composite_key")
+            } else if meta.path.is_ident("custom_on_error") {
+                if out.custom_on_error {
+                    return Err(meta.error("duplicate `custom_on_error`"));
+                }
+                out.custom_on_error = true;
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown eventosaurus attribute: expected `table`, `partition_key` or `composite_key`",
+                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key` or `custom_on_error`",
                 ))
             }
         });

@@ -45,6 +45,8 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
                     ::std::unreachable!()
                 }
             }
+            #[automatically_derived]
+            impl ::eventosaurus::OnError for #ident {}
         }
     } else {
         TokenStream::new()
@@ -101,6 +103,14 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     };
     let pk_assoc = quote_spanned! {pk_ty.span()=> type PartitionKey = #pk_ty; };
     let query_builder = query_builder(input, valid);
+    let on_error = if input.attrs.custom_on_error {
+        TokenStream::new()
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl ::eventosaurus::OnError for #ident {}
+        }
+    };
 
     quote! {
         #[automatically_derived]
@@ -121,6 +131,7 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         }
 
         #query_builder
+        #on_error
 
         ::eventosaurus::__private::inventory::submit! {
             ::eventosaurus::registry::Registration::new(<#ident as ::eventosaurus::Storable>::TABLE)
