@@ -75,6 +75,46 @@ async fn store_all<E: Storable + Clone>(store: &Store, events: impl IntoIterator
     }
 }
 
+/// Runs each check on a real DynamoDB Local and on a test-mode store (in memory), which
+/// evaluates the same plans.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod dynamodb_local {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::test_store(stringify!($name)).await).await
+                }
+            )*
+        }
+        mod test_mode {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(eventosaurus::Store::test()).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    each_operator_returns_the_right_rows,
+    reserved_words_go_through_placeholders,
+    cursors_resume_with_no_gaps_and_no_repeats,
+    created_at_conditions_use_the_index_and_order_by_time,
+    no_partition_key_is_refused_unless_scan_is_allowed,
+);
+
+/// Creates a table, except in test mode, where tables need not exist.
+async fn create(store: &Store, def: &eventosaurus::TableDef) {
+    if store.memory().is_none() {
+        table::create_table(store, def, Billing::OnDemand)
+            .await
+            .unwrap();
+    }
+}
+
 /// Every item of the plan's partition, raw, to check results against `Condition::matches`.
 async fn raw_partition(store: &Store, plan: &Plan) -> Vec<eventosaurus::codec::Item> {
     let partition = &plan.key_condition[..1];
@@ -91,12 +131,8 @@ async fn raw_partition(store: &Store, plan: &Plan) -> Vec<eventosaurus::codec::I
         .unwrap()
 }
 
-#[tokio::test]
-async fn each_operator_returns_the_right_rows() {
-    let store = test_store("operators").await;
-    table::create_table(&store, Reading::TABLE, Billing::OnDemand)
-        .await
-        .unwrap();
+async fn each_operator_returns_the_right_rows(store: Store) {
+    create(&store, Reading::TABLE).await;
     let mut ids = Vec::new();
     for i in 0..12 {
         ids.push(stored(reading(i).store(&store).await.unwrap()));
@@ -213,12 +249,8 @@ async fn each_operator_returns_the_right_rows() {
     }
 }
 
-#[tokio::test]
-async fn reserved_words_go_through_placeholders() {
-    let store = test_store("reserved").await;
-    table::create_table(&store, Reading::TABLE, Billing::OnDemand)
-        .await
-        .unwrap();
+async fn reserved_words_go_through_placeholders(store: Store) {
+    create(&store, Reading::TABLE).await;
     store_all(&store, (0..4).map(reading)).await;
     let query = Reading::query()
         .by_name("sensor")
@@ -250,9 +282,7 @@ async fn reserved_words_go_through_placeholders() {
 #[tokio::test]
 async fn a_partition_over_one_megabyte_is_read_completely() {
     let store = test_store("large").await;
-    table::create_table(&store, Bulk::TABLE, Billing::OnDemand)
-        .await
-        .unwrap();
+    create(&store, Bulk::TABLE).await;
     let payload = "x".repeat(1000);
     let bulk = |person_id, seq| Bulk {
         person_id,
@@ -321,12 +351,8 @@ async fn a_partition_over_one_megabyte_is_read_completely() {
     );
 }
 
-#[tokio::test]
-async fn cursors_resume_with_no_gaps_and_no_repeats() {
-    let store = test_store("cursor").await;
-    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand)
-        .await
-        .unwrap();
+async fn cursors_resume_with_no_gaps_and_no_repeats(store: Store) {
+    create(&store, PhoneCall::TABLE).await;
     let call = |i: u32| PhoneCall {
         person_id: 5,
         phone_number: format!("555-{}{i:03}", if i % 2 == 0 { "1" } else { "2" }),
@@ -370,10 +396,14 @@ async fn cursors_resume_with_no_gaps_and_no_repeats() {
         }
         assert_eq!(seen, expected, "{name}: pages");
         assert!(cursors.len() > 3, "{name}: several pages");
-        assert!(
-            cursors.last().unwrap().1.is_none(),
-            "{name}: the last page has no cursor"
-        );
+        // The last page may still carry a cursor when the requests after it matched
+        // nothing (DynamoDB cannot know before reading); resuming from it then yields nothing.
+        if name == "all" {
+            assert!(
+                cursors.last().unwrap().1.is_none(),
+                "{name}: the last page has no cursor"
+            );
+        }
 
         // Resuming from any page's cursor gives exactly the rest.
         for (taken, cursor) in cursors
@@ -442,12 +472,8 @@ async fn cursors_resume_with_no_gaps_and_no_repeats() {
     );
 }
 
-#[tokio::test]
-async fn created_at_conditions_use_the_index_and_order_by_time() {
-    let store = test_store("lsi").await;
-    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand)
-        .await
-        .unwrap();
+async fn created_at_conditions_use_the_index_and_order_by_time(store: Store) {
+    create(&store, PhoneCall::TABLE).await;
     let mut created = Vec::new();
     for i in 0..6 {
         let call = PhoneCall {
@@ -531,13 +557,7 @@ async fn created_at_conditions_use_the_index_and_order_by_time() {
         employee_name: "Markus".into(),
         employee_action: "ate grapes".into(),
     };
-    table::create_table(
-        &store,
-        eventosaurus_workspace::events::NeatEvent::TABLE,
-        Billing::OnDemand,
-    )
-    .await
-    .unwrap();
+    create(&store, eventosaurus_workspace::events::NeatEvent::TABLE).await;
     let (neat_uuid, _) = stored(neat.store(&store).await.unwrap());
     let location = String::from("gardens");
     let back = eventosaurus_workspace::events::NeatEvent::get(&store, location.as_str(), neat_uuid)
@@ -557,12 +577,8 @@ async fn created_at_conditions_use_the_index_and_order_by_time() {
     );
 }
 
-#[tokio::test]
-async fn no_partition_key_is_refused_unless_scan_is_allowed() {
-    let store = test_store("scan").await;
-    table::create_table(&store, PhoneCall::TABLE, Billing::OnDemand)
-        .await
-        .unwrap();
+async fn no_partition_key_is_refused_unless_scan_is_allowed(store: Store) {
+    create(&store, PhoneCall::TABLE).await;
     let calls = (0..30).map(|i| PhoneCall {
         person_id: i % 5,
         phone_number: if i % 3 == 0 {

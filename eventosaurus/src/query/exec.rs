@@ -1,5 +1,6 @@
 //! Executing a [`Plan`] against DynamoDB: paginated Query or Scan, following
-//! `LastEvaluatedKey` until done, with `limit` applied to the items *returned*.
+//! `LastEvaluatedKey` until done, with `limit` applied to the items *returned*. A test-mode
+//! store evaluates the same plan in memory ([`memory`](super::memory)).
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -8,6 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Select as SdkSelect};
 
 use super::condition::matches_all;
 use super::cursor::Cursor;
+use super::memory::evaluate_request;
 use super::plan::{Operation, Plan, Select};
 use crate::codec::{self, Item, StoredEvent};
 use crate::error::{classify, Error, Result};
@@ -123,6 +125,29 @@ impl RawPages {
 
     async fn send(&mut self) -> Result<Response> {
         let plan = &self.plan;
+        if let Some(memory) = self.store.memory() {
+            // Test mode: the same plan, evaluated on the in-memory table.
+            self.requests += 1;
+            let response =
+                evaluate_request(plan, memory.items(&plan.table), self.next_start.as_ref());
+            tracing::debug!(
+                table = %plan.table,
+                request = self.requests,
+                items = response.items.len(),
+                scanned = response.scanned,
+                "evaluated request in memory"
+            );
+            let count = response.items.len() as u64;
+            return Ok(Response {
+                items: match (plan.select, plan.client_filter.is_empty()) {
+                    (Select::Count, true) => None,
+                    _ => Some(response.items),
+                },
+                count,
+                scanned: response.scanned,
+                last_evaluated_key: response.last_evaluated_key,
+            });
+        }
         let at = self
             .store
             .call_site(operation_name(plan.operation), &plan.table);
@@ -273,7 +298,10 @@ pub async fn count_items(store: &Store, mut plan: Plan) -> Result<u64> {
 pub struct Page<E> {
     /// The events of this page, in range key order (reversed by `descending()`).
     pub events: Vec<StoredEvent<E>>,
-    /// Pass to `.after(cursor)` to continue after this page; `None` on the last page.
+    /// Pass to `.after(cursor)` to continue after this page; `None` when nothing follows.
+    ///
+    /// With a filter, a page can carry a cursor although no later item matches (DynamoDB
+    /// cannot know before reading on); resuming from it then yields no events.
     pub cursor: Option<Cursor>,
 }
 

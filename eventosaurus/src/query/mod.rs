@@ -39,12 +39,14 @@
 //! * [`Condition`] / [`Operator`]: untyped conditions, with [`Condition::matches`]
 //!   evaluating DynamoDB's semantics on an item;
 //! * [`Plan`]: the planned request as plain data ([`Plan::build`] holds the rules);
-//! * [`RawPages`]: executes a plan against DynamoDB; [`Pages`] decodes it into events.
+//! * [`RawPages`]: executes a plan against DynamoDB, or in memory for a test-mode store
+//!   ([`memory::evaluate_request`]); [`Pages`] decodes it into events.
 
 mod condition;
 mod cursor;
 mod exec;
 pub mod json;
+pub mod memory;
 mod plan;
 mod typed;
 
