@@ -117,3 +117,115 @@ pub fn evaluate_request(
         last_evaluated_key,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::{Condition, Operator, QueryOptions, Select};
+    use crate::table::{KeyAttributeType, TableDef, CREATED_AT};
+
+    const DEF: TableDef = TableDef {
+        name: "t",
+        event_type: "T",
+        partition_key: "pk",
+        partition_key_type: KeyAttributeType::Number,
+        composite_key: &[],
+        attributes: &[],
+    };
+
+    fn item(pk: &str, uuid: &str, created_at: &str, n: &str) -> Item {
+        [
+            ("pk", AttributeValue::N(pk.into())),
+            (EVENT_UUID, AttributeValue::S(uuid.into())),
+            (CREATED_AT, AttributeValue::S(created_at.into())),
+            ("n", AttributeValue::N(n.into())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    fn table() -> Vec<Item> {
+        vec![
+            item("1", "c", "2026-01", "3"),
+            item("1", "a", "2026-03", "10"),
+            item("2", "b", "2026-02", "5"),
+            item("1", "b", "2026-02", "7"),
+        ]
+    }
+
+    fn uuids(items: &[Item]) -> Vec<&str> {
+        items
+            .iter()
+            .map(|i| i[EVENT_UUID].as_s().unwrap().as_str())
+            .collect()
+    }
+
+    fn plan(conditions: &[Condition], options: QueryOptions) -> Plan {
+        Plan::build(&DEF, "dev", conditions, &options, Select::Items).unwrap()
+    }
+
+    fn pk(v: &str) -> Condition {
+        Condition::new("pk", Operator::Eq, vec![AttributeValue::N(v.into())])
+    }
+
+    #[test]
+    fn a_query_reads_one_partition_in_range_key_order() {
+        let p = plan(&[pk("1")], QueryOptions::default());
+        let response = evaluate_request(&p, table(), None);
+        assert_eq!(uuids(&response.items), ["a", "b", "c"]);
+        assert_eq!(response.last_evaluated_key, None);
+
+        let by_time = Condition::new(
+            CREATED_AT,
+            Operator::Ge,
+            vec![AttributeValue::S("2026-02".into())],
+        );
+        let options = QueryOptions {
+            descending: true,
+            ..Default::default()
+        };
+        let response = evaluate_request(&plan(&[pk("1"), by_time], options), table(), None);
+        assert_eq!(
+            uuids(&response.items),
+            ["a", "b"],
+            "index order, newest first"
+        );
+    }
+
+    #[test]
+    fn page_size_counts_evaluated_items_and_the_key_resumes() {
+        let filter = Condition::new("n", Operator::Gt, vec![AttributeValue::N("5".into())]);
+        let p = plan(
+            &[pk("1"), filter],
+            QueryOptions {
+                page_size: Some(2),
+                ..Default::default()
+            },
+        );
+        let first = evaluate_request(&p, table(), None);
+        assert_eq!(first.scanned, 2);
+        assert_eq!(uuids(&first.items), ["a", "b"]);
+        let key = first.last_evaluated_key.expect("more to read");
+        assert_eq!(key.len(), 2, "partition key and event_uuid");
+        let second = evaluate_request(&p, table(), Some(&key));
+        assert_eq!(
+            (second.scanned, second.items.len()),
+            (1, 0),
+            "c is evaluated, filtered out"
+        );
+        assert_eq!(second.last_evaluated_key, None);
+    }
+
+    #[test]
+    fn a_scan_reads_every_partition() {
+        let options = QueryOptions {
+            allow_scan: true,
+            ..Default::default()
+        };
+        let gt = Condition::new("n", Operator::Ge, vec![AttributeValue::N("5".into())]);
+        let response = evaluate_request(&plan(&[gt], options), table(), None);
+        assert_eq!(uuids(&response.items), ["a", "b", "b"]);
+        assert_eq!(response.scanned, 4);
+    }
+}
