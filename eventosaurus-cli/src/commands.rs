@@ -18,6 +18,22 @@ use crate::CliError;
 pub const ITEM_COUNT_NOTE: &str =
     "item counts are DynamoDB's ItemCount: approximate, refreshed about every six hours";
 
+fn tables(n: usize) -> String {
+    if n == 1 {
+        "1 table".to_owned()
+    } else {
+        format!("{n} tables")
+    }
+}
+
+fn registered_tables(n: usize) -> String {
+    if n == 1 {
+        "1 registered table".to_owned()
+    } else {
+        format!("{n} registered tables")
+    }
+}
+
 fn require_registered(defs: &[&'static TableDef]) -> Result<(), CliError> {
     if defs.is_empty() {
         Err(CliError::NoRegisteredTables)
@@ -46,8 +62,8 @@ pub async fn create_tables(
     require_registered(defs)?;
     writeln!(
         out,
-        "creating {} registered tables with prefix `{}`, billing {}:",
-        defs.len(),
+        "creating {} with prefix `{}`, billing {}:",
+        tables(defs.len()),
         store.environment_prefix(),
         billing_label(billing)
     )?;
@@ -79,8 +95,8 @@ pub async fn create_tables(
         .count();
     writeln!(
         out,
-        "{} tables ready: {created} created, {} already existed",
-        done.len(),
+        "{} ready: {created} created, {} already existed",
+        tables(done.len()),
         done.len() - created
     )?;
     Ok(done)
@@ -200,13 +216,15 @@ pub async fn list_tables(
     let missing = rows.iter().filter(|r| r.registered && !r.exists).count();
     write!(
         out,
-        "{existing} tables named `{prefix}_*`: {registered} declared by registered event types, {} not",
+        "{} named `{prefix}_*`: {registered} declared by registered event types, {} not",
+        tables(existing),
         existing - registered
     )?;
     if missing > 0 {
         write!(
             out,
-            "; {missing} registered tables missing (run create-tables)"
+            "; {} missing (run create-tables)",
+            registered_tables(missing)
         )?;
     }
     writeln!(out, "\n{ITEM_COUNT_NOTE}")?;
@@ -225,13 +243,13 @@ pub fn describe_tables(
         .iter()
         .map(|d| d.spec(store.environment_prefix(), Billing::OnDemand))
         .collect();
-    let doc = serde_json::to_value(&specs).map_err(std::io::Error::other)?;
-    writeln!(
-        out,
-        "{}",
-        serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?
-    )?;
-    Ok(doc)
+    // Serialized from the structs, so the keys keep the API's order (TableName first).
+    writeln!(out, "{}", to_json(&specs)?)?;
+    Ok(serde_json::to_value(&specs).map_err(std::io::Error::other)?)
+}
+
+fn to_json(value: &impl Serialize) -> std::io::Result<String> {
+    serde_json::to_string_pretty(value).map_err(std::io::Error::other)
 }
 
 /// `describe-tables --live`: for every registered table, `{"EventType", "TableName", "Table"}`
@@ -342,8 +360,8 @@ pub async fn check_tables(
     if !json {
         writeln!(
             out,
-            "all {} registered tables match their definitions",
-            checks.len()
+            "all {} match their definitions",
+            registered_tables(checks.len())
         )?;
     }
     Ok(checks)
@@ -404,8 +422,8 @@ pub async fn drop_tables(
     if ours.is_empty() {
         writeln!(
             out,
-            "nothing to drop: none of the {} registered tables exists with prefix `{prefix}`",
-            defs.len()
+            "nothing to drop: none of the {} exists with prefix `{prefix}`",
+            registered_tables(defs.len())
         )?;
     } else {
         writeln!(
@@ -443,7 +461,7 @@ pub async fn drop_tables(
             if !stdin.is_terminal() {
                 return Err(CliError::NotConfirmed { count: ours.len() });
             }
-            let question = format!("drop these {} tables and all their events?", ours.len());
+            let question = format!("drop these {} and all their events?", tables(ours.len()));
             if !ask(&question, &mut stdin.lock(), &mut std::io::stderr())? {
                 return Err(CliError::Cancelled);
             }
@@ -463,7 +481,7 @@ pub async fn drop_tables(
         }
         dropped.push(name);
     }
-    writeln!(out, "{} tables dropped", dropped.len())?;
+    writeln!(out, "{} dropped", tables(dropped.len()))?;
     Ok(dropped)
 }
 
