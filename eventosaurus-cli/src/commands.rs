@@ -170,16 +170,18 @@ pub async fn list_tables(
     let prefix = store.environment_prefix();
     let rows = table_rows(store, defs).await?;
     if json {
-        let doc = json!({
-            "prefix": prefix,
-            "item_count_is_approximate": true,
-            "tables": rows,
-        });
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?
-        )?;
+        #[derive(Serialize)]
+        struct TableList<'a> {
+            prefix: &'a str,
+            item_count_is_approximate: bool,
+            tables: &'a [ListedTable],
+        }
+        let doc = TableList {
+            prefix,
+            item_count_is_approximate: true,
+            tables: &rows,
+        };
+        writeln!(out, "{}", to_json(&doc)?)?;
         return Ok(rows);
     }
     let width = rows
@@ -431,7 +433,9 @@ pub async fn drop_tables(
             "tables to drop (prefix `{prefix}`, declared by registered event types):"
         )?;
         for (def, items) in &ours {
-            let items = items.map(|c| format!(", ~{c} items")).unwrap_or_default();
+            let items = items
+                .map(|c| format!(", ~{c} item{}", if c == 1 { "" } else { "s" }))
+                .unwrap_or_default();
             writeln!(
                 out,
                 "  {} ({}{items})",

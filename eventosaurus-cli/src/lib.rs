@@ -190,8 +190,27 @@ where
 
 /// The whole CLI: parses `std::env::args_os()`, runs the command and exits the process with
 /// its exit code. The body of an application's own CLI binary: `fn main() { eventosaurus_cli::main() }`.
+///
+/// A panic (a bug) is reported as one `error: internal error: ...` line with exit code 1,
+/// without a stack trace.
 pub fn main() -> ! {
-    let code = execute(std::env::args_os());
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+        eprintln!(
+            "error: internal error: {message}{at} (a bug in eventosaurus-cli, please report it)"
+        );
+    }));
+    let code = std::panic::catch_unwind(|| execute(std::env::args_os())).unwrap_or(EXIT_FAILURE);
     let _ = std::io::stdout().flush();
     std::process::exit(i32::from(code))
 }
