@@ -38,9 +38,3 @@ pub fn tables() -> Vec<&'static TableDef> {
 pub fn table(name: &str) -> Option<&'static TableDef> {
     tables().into_iter().find(|t| t.name == name)
 }
-
-/// The registered definition whose table is named exactly `table` in the environment
-/// `environment_prefix` (`<prefix>_<name>`), if any. An exact comparison, never a pattern.
-pub fn table_named(environment_prefix: &str, table: &str) -> Option<&'static TableDef> {
-    tables().into_iter().find(|t| t.full_name(environment_prefix) == table)
-}

@@ -414,9 +414,9 @@ pub async fn wait_until_deleted(store: &Store, table: &str, timeout: Duration) -
             Some(description) => description.table_status().map(|s| s.as_str().to_owned()),
         };
         if started.elapsed() >= timeout {
-            return Err(Error::TableNotActive {
+            return Err(Error::TableNotDeleted {
                 table: table.to_owned(),
-                status: format!("{} (waiting for it to be deleted)", status.as_deref().unwrap_or("unknown")),
+                status: status.unwrap_or_else(|| "unknown".to_owned()),
                 waited_secs: started.elapsed().as_secs(),
             });
         }
