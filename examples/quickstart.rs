@@ -28,11 +28,21 @@ async fn run() -> eventosaurus::Result<()> {
     let store = Store::from_env().await?;
     println!("environment prefix: {}", store.environment_prefix());
 
-    for (def, outcome) in table::create_tables(&store, [PhoneCall::TABLE, NeatEvent::TABLE], Billing::OnDemand).await? {
+    for (def, outcome) in table::create_tables(
+        &store,
+        [PhoneCall::TABLE, NeatEvent::TABLE],
+        Billing::OnDemand,
+    )
+    .await?
+    {
         println!("table {}: {outcome:?}", store.table_name(def));
     }
 
-    let call = PhoneCall { person_id: 5, phone_number: "555-0100".into(), last_called: "2026-11-23".into() };
+    let call = PhoneCall {
+        person_id: 5,
+        phone_number: "555-0100".into(),
+        last_called: "2026-11-23".into(),
+    };
     let stored_call = call.store(&store).await?;
     println!("stored PhoneCall: {stored_call:?}");
 
@@ -48,9 +58,13 @@ async fn run() -> eventosaurus::Result<()> {
     // A duplicate is an outcome, not an error: nothing was written the second time.
     assert!(matches!(second, StoreOutcome::Duplicate { .. }));
 
-    let call_back = store.get::<PhoneCall>(5u64, stored_call.event_uuid()).await?;
+    let call_back = store
+        .get::<PhoneCall>(5u64, stored_call.event_uuid())
+        .await?;
     println!("read back: {call_back:?}");
-    let neat_back = store.get::<NeatEvent>("gardens", first.event_uuid()).await?;
+    let neat_back = store
+        .get::<NeatEvent>("gardens", first.event_uuid())
+        .await?;
     println!("read back: {neat_back:?}");
     Ok(())
 }

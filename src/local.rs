@@ -18,7 +18,9 @@ pub const ENDPOINT_VAR: &str = "EVENTOSAURUS_TEST_ENDPOINT";
 
 /// The repository's `scripts/dynamodb-local.sh`.
 pub fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join("dynamodb-local.sh")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join("dynamodb-local.sh")
 }
 
 /// A DynamoDB Local process started by this helper. Dropping it stops that process only.
@@ -66,9 +68,19 @@ impl DynamoLocal {
             String::from_utf8_lossy(&output.stderr)
         );
         let mut parts = stdout.split_whitespace();
-        let port = parts.next().and_then(|p| p.parse().ok()).expect("port from script");
-        let pid = parts.next().and_then(|p| p.parse().ok()).expect("pid from script");
-        DynamoLocal { port, pid, db_path: options.db_path }
+        let port = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port from script");
+        let pid = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("pid from script");
+        DynamoLocal {
+            port,
+            pid,
+            db_path: options.db_path,
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -88,15 +100,32 @@ impl DynamoLocal {
 
     /// Kills the server with SIGKILL (a crash, not a shutdown).
     pub fn kill9(&self) {
-        let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
         // Wait until the process is gone (a zombie counts as gone: it no longer serves).
         while Path::new(&format!("/proc/{}", self.pid)).exists() {
-            let state = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+            let state =
+                std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
             if state.split_whitespace().nth(2) == Some("Z") || state.is_empty() {
                 break;
             }
             std::thread::yield_now();
         }
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered.
+    pub fn pause(&self) {
+        let _ = Command::new("kill")
+            .args(["-STOP", &self.pid.to_string()])
+            .status();
+    }
+
+    /// Resumes a [`pause`](Self::pause)d server (SIGCONT).
+    pub fn resume(&self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.pid.to_string()])
+            .status();
     }
 
     /// Starts a new server on the same port and storage as this one (after [`kill9`](Self::kill9)).
@@ -112,7 +141,11 @@ impl DynamoLocal {
 
     /// Stops the server (SIGTERM, then SIGKILL) through the script, which checks the PID is ours.
     pub fn stop(&self) {
-        let _ = Command::new("bash").arg(script()).args(["stop", &self.pid.to_string()]).status();
+        self.resume();
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", &self.pid.to_string()])
+            .status();
     }
 }
 
@@ -128,7 +161,10 @@ pub fn endpoint() -> &'static str {
     SHARED.get_or_init(|| match std::env::var(ENDPOINT_VAR) {
         Ok(endpoint) if !endpoint.is_empty() => endpoint,
         _ => {
-            let server = DynamoLocal::start(StartOptions { stop_with_this_process: true, ..Default::default() });
+            let server = DynamoLocal::start(StartOptions {
+                stop_with_this_process: true,
+                ..Default::default()
+            });
             let endpoint = server.endpoint();
             // Lives until the process exits; the script's watcher then stops it.
             std::mem::forget(server);
@@ -143,7 +179,13 @@ pub fn unique_prefix(name: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let clean: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(40)
         .collect();
     format!("t{}x{n}-{clean}", std::process::id())
@@ -154,6 +196,39 @@ pub async fn test_store(name: &str) -> Store {
     store_at(endpoint(), &unique_prefix(name)).await
 }
 
+/// Creates the tables of the example events (`PhoneCall`, `NeatEvent`) in `store`'s environment.
+pub async fn create_example_tables(store: &Store) {
+    use crate::events::{NeatEvent, PhoneCall};
+    use eventosaurus::Storable;
+    let defs = [PhoneCall::TABLE, NeatEvent::TABLE];
+    eventosaurus::table::create_tables(store, defs, eventosaurus::table::Billing::OnDemand)
+        .await
+        .expect("create the example tables");
+}
+
+/// Counts the items of `def`'s table with a consistent, paginated Scan (raw SDK).
+pub async fn count_items(store: &Store, def: &eventosaurus::TableDef) -> u64 {
+    let mut total = 0u64;
+    let mut start = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table_name(def))
+            .consistent_read(true)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        total += page.count() as u64;
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return total;
+        }
+    }
+}
+
 /// A store on `endpoint` with `prefix`.
 pub async fn store_at(endpoint: &str, prefix: &str) -> Store {
     let config = Config::builder()
@@ -161,5 +236,7 @@ pub async fn store_at(endpoint: &str, prefix: &str) -> Store {
         .endpoint(endpoint)
         .build()
         .expect("valid test config");
-    Store::connect(config).await.expect("connect to DynamoDB Local")
+    Store::connect(config)
+        .await
+        .expect("connect to DynamoDB Local")
 }

@@ -53,10 +53,16 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             }
         },
         Data::Enum(e) => {
-            return Err(syn::Error::new(e.enum_token.span, "Storable events must be structs with named fields, not enums"))
+            return Err(syn::Error::new(
+                e.enum_token.span,
+                "Storable events must be structs with named fields, not enums",
+            ))
         }
         Data::Union(u) => {
-            return Err(syn::Error::new(u.union_token.span, "Storable events must be structs with named fields, not unions"))
+            return Err(syn::Error::new(
+                u.union_token.span,
+                "Storable events must be structs with named fields, not unions",
+            ))
         }
     };
     if !input.generics.params.is_empty() {
@@ -72,7 +78,9 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
     }
     let mut fields = Vec::new();
     for field in &named.named {
-        let Some(ident) = field.ident.as_ref() else { continue };
+        let Some(ident) = field.ident.as_ref() else {
+            continue;
+        };
         let serde_field = attr::serde_field(&field.attrs);
         let raw = ident.to_string();
         let raw = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
@@ -81,7 +89,10 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             (None, Some(rule)) => match attr::apply_rename_all(&rule.value(), &raw) {
                 Some(name) => (name, ident.span()),
                 None => {
-                    errors.push(syn::Error::new(rule.span(), "unknown serde rename_all rule"));
+                    errors.push(syn::Error::new(
+                        rule.span(),
+                        "unknown serde rename_all rule",
+                    ));
                     (raw, ident.span())
                 }
             },
@@ -96,7 +107,11 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             kind: kind_of(&field.ty),
         });
     }
-    Ok(Input { ident: &input.ident, attrs, fields })
+    Ok(Input {
+        ident: &input.ident,
+        attrs,
+        fields,
+    })
 }
 
 fn kind_of(ty: &Type) -> TypeKind {
@@ -105,13 +120,15 @@ fn kind_of(ty: &Type) -> TypeKind {
         Type::Group(g) => kind_of(&g.elem),
         Type::Paren(p) => kind_of(&p.elem),
         Type::Path(p) if p.qself.is_none() => {
-            let Some(last) = p.path.segments.last() else { return TypeKind::Other };
+            let Some(last) = p.path.segments.last() else {
+                return TypeKind::Other;
+            };
             if !last.arguments.is_empty() {
                 return TypeKind::Other;
             }
             match last.ident.to_string().as_str() {
-                "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128"
-                | "isize" => TypeKind::Integer,
+                "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64"
+                | "i128" | "isize" => TypeKind::Integer,
                 "f32" | "f64" => TypeKind::Float,
                 "String" | "str" | "char" => TypeKind::String,
                 "bool" => TypeKind::Bool,

@@ -10,6 +10,8 @@ pub struct ContainerAttrs {
     pub table: Option<LitStr>,
     pub partition_key: Option<Ident>,
     pub composite_key: Option<(proc_macro2::Span, Vec<Ident>)>,
+    /// `custom_on_error`: the user implements `OnError` themselves.
+    pub custom_on_error: bool,
 }
 
 /// The `#[serde(..)]` settings that change attribute names or presence.
@@ -29,7 +31,12 @@ pub struct SerdeField {
 pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> ContainerAttrs {
     let mut out = ContainerAttrs::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("eventosaurus")) {
-        out.attr_span.get_or_insert(attr.path().get_ident().map(Ident::span).unwrap_or_else(proc_macro2::Span::call_site));
+        out.attr_span.get_or_insert(
+            attr.path()
+                .get_ident()
+                .map(Ident::span)
+                .unwrap_or_else(proc_macro2::Span::call_site),
+        );
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
                 let value: LitStr = meta.value()?.parse()?;
@@ -51,9 +58,15 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                     return Err(meta.error("composite_key needs at least one field, e.g. composite_key(location, employee_name)"));
                 }
                 set_once(&mut out.composite_key, (span, fields), &meta.path, "composite_key")
+            } else if meta.path.is_ident("custom_on_error") {
+                if out.custom_on_error {
+                    return Err(meta.error("duplicate `custom_on_error`"));
+                }
+                out.custom_on_error = true;
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown eventosaurus attribute: expected `table`, `partition_key` or `composite_key`",
+                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key` or `custom_on_error`",
                 ))
             }
         });
@@ -141,7 +154,9 @@ pub fn apply_rename_all(rule: &str, field: &str) -> Option<String> {
     let words: Vec<&str> = field.split('_').filter(|w| !w.is_empty()).collect();
     let capitalize = |w: &str| {
         let mut c = w.chars();
-        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        c.next()
+            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+            .unwrap_or_default()
     };
     Some(match rule {
         "lowercase" => field.to_lowercase(),
@@ -154,7 +169,9 @@ pub fn apply_rename_all(rule: &str, field: &str) -> Option<String> {
         "camelCase" => {
             let pascal: String = words.iter().map(|w| capitalize(w)).collect();
             let mut c = pascal.chars();
-            c.next().map(|f| f.to_lowercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
         }
         _ => return None,
     })

@@ -45,6 +45,8 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
                     ::std::unreachable!()
                 }
             }
+            #[automatically_derived]
+            impl ::eventosaurus::OnError for #ident {}
         }
     } else {
         TokenStream::new()
@@ -100,6 +102,14 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         }
     };
     let pk_assoc = quote_spanned! {pk_ty.span()=> type PartitionKey = #pk_ty; };
+    let on_error = if input.attrs.custom_on_error {
+        TokenStream::new()
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl ::eventosaurus::OnError for #ident {}
+        }
+    };
 
     quote! {
         #[automatically_derived]
@@ -118,6 +128,8 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
                 #composite_body
             }
         }
+
+        #on_error
 
         ::eventosaurus::__private::inventory::submit! {
             ::eventosaurus::registry::Registration::new(<#ident as ::eventosaurus::Storable>::TABLE)

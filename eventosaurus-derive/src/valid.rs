@@ -20,7 +20,10 @@ pub struct Valid<'i, 'a> {
     pub composite_key: Vec<&'i Field<'a>>,
 }
 
-pub fn validate<'i, 'a>(input: &'i Input<'a>, errors: &mut Vec<syn::Error>) -> Option<Valid<'i, 'a>> {
+pub fn validate<'i, 'a>(
+    input: &'i Input<'a>,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Valid<'i, 'a>> {
     let fallback_span = input.attrs.attr_span.unwrap_or_else(|| input.ident.span());
 
     for field in &input.fields {
@@ -60,9 +63,14 @@ pub fn validate<'i, 'a>(input: &'i Input<'a>, errors: &mut Vec<syn::Error>) -> O
             }
             Some(field) => {
                 if !field.stored {
-                    errors.push(syn::Error::new(ident.span(), "the partition key cannot be #[serde(skip)] or #[serde(flatten)]"));
+                    errors.push(syn::Error::new(
+                        ident.span(),
+                        "the partition key cannot be #[serde(skip)] or #[serde(flatten)]",
+                    ));
                     None
-                } else if !matches!(field.kind, TypeKind::Integer | TypeKind::String) || is_reference(field) {
+                } else if !matches!(field.kind, TypeKind::Integer | TypeKind::String)
+                    || is_reference(field)
+                {
                     errors.push(syn::Error::new_spanned(
                         field.ty,
                         format!(
@@ -101,7 +109,10 @@ pub fn validate<'i, 'a>(input: &'i Input<'a>, errors: &mut Vec<syn::Error>) -> O
                 continue;
             }
             if !seen.insert(name.clone()) {
-                errors.push(syn::Error::new(ident.span(), format!("`{name}` is listed twice in composite_key")));
+                errors.push(syn::Error::new(
+                    ident.span(),
+                    format!("`{name}` is listed twice in composite_key"),
+                ));
                 continue;
             }
             match input.field(ident) {
@@ -121,7 +132,11 @@ pub fn validate<'i, 'a>(input: &'i Input<'a>, errors: &mut Vec<syn::Error>) -> O
     }
 
     if errors.is_empty() {
-        Some(Valid { table: table?, partition_key: partition_key?, composite_key })
+        Some(Valid {
+            table: table?,
+            partition_key: partition_key?,
+            composite_key,
+        })
     } else {
         None
     }
@@ -135,7 +150,11 @@ fn unknown_field(ident: &syn::Ident, setting: &str, input: &Input<'_>) -> syn::E
     let known: Vec<String> = input.fields.iter().map(|f| f.ident.to_string()).collect();
     syn::Error::new(
         ident.span(),
-        format!("unknown field `{ident}` in {setting}: {} has fields {}", input.ident, known.join(", ")),
+        format!(
+            "unknown field `{ident}` in {setting}: {} has fields {}",
+            input.ident,
+            known.join(", ")
+        ),
     )
 }
 
@@ -151,7 +170,10 @@ pub fn check_table_name(name: &str) -> Result<(), String> {
             name.len()
         ));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
         return Err(format!(
             "DynamoDB would reject this table name: {bad:?} is not allowed (use letters, digits, `_`, `-` and `.`)"
         ));

@@ -49,7 +49,12 @@ impl<E> std::ops::Deref for StoredEvent<E> {
 ///
 /// Fails if the event's own fields use a reserved name, lack the partition key (e.g. because
 /// of `skip_serializing_if`), or if the item is over [`MAX_EVENT_SIZE`].
-pub fn encode<E: Storable>(event: &E, table: &str, event_uuid: &Uuid, created_at: &str) -> Result<Item> {
+pub fn encode<E: Storable>(
+    event: &E,
+    table: &str,
+    event_uuid: &Uuid,
+    created_at: &str,
+) -> Result<Item> {
     let def = E::TABLE;
     let mut item: Item = serde_dynamo::to_item(event).map_err(|source| Error::Encode {
         event_type: def.event_type,
@@ -60,7 +65,9 @@ pub fn encode<E: Storable>(event: &E, table: &str, event_uuid: &Uuid, created_at
         if item.contains_key(reserved) {
             return Err(Error::InvalidEvent {
                 event_type: def.event_type,
-                reason: format!("it serializes an attribute named `{reserved}`, which eventosaurus reserves"),
+                reason: format!(
+                    "it serializes an attribute named `{reserved}`, which eventosaurus reserves"
+                ),
             });
         }
     }
@@ -79,11 +86,21 @@ pub fn encode<E: Storable>(event: &E, table: &str, event_uuid: &Uuid, created_at
             ),
         });
     }
-    item.insert(EVENT_UUID.to_owned(), AttributeValue::S(event_uuid.hyphenated().to_string()));
-    item.insert(CREATED_AT.to_owned(), AttributeValue::S(created_at.to_owned()));
+    item.insert(
+        EVENT_UUID.to_owned(),
+        AttributeValue::S(event_uuid.hyphenated().to_string()),
+    );
+    item.insert(
+        CREATED_AT.to_owned(),
+        AttributeValue::S(created_at.to_owned()),
+    );
     let size = item_size(&item);
     if size > MAX_EVENT_SIZE {
-        return Err(Error::ItemTooLarge { table: table.to_owned(), size, limit: MAX_EVENT_SIZE });
+        return Err(Error::ItemTooLarge {
+            table: table.to_owned(),
+            size,
+            limit: MAX_EVENT_SIZE,
+        });
     }
     Ok(item)
 }
@@ -91,19 +108,34 @@ pub fn encode<E: Storable>(event: &E, table: &str, event_uuid: &Uuid, created_at
 /// Turns an item read from the table back into a [`StoredEvent`].
 pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>> {
     let def = E::TABLE;
-    let decode_error = |reason: String| Error::Decode { event_type: def.event_type, table: table.to_owned(), reason };
+    let decode_error = |reason: String| Error::Decode {
+        event_type: def.event_type,
+        table: table.to_owned(),
+        reason,
+    };
     let event_uuid = match item.remove(EVENT_UUID) {
-        Some(AttributeValue::S(s)) => {
-            Uuid::parse_str(&s).map_err(|e| decode_error(format!("`{EVENT_UUID}` {s:?} is not a UUID: {e}")))?
+        Some(AttributeValue::S(s)) => Uuid::parse_str(&s)
+            .map_err(|e| decode_error(format!("`{EVENT_UUID}` {s:?} is not a UUID: {e}")))?,
+        _ => {
+            return Err(decode_error(format!(
+                "the item has no string `{EVENT_UUID}`"
+            )))
         }
-        _ => return Err(decode_error(format!("the item has no string `{EVENT_UUID}`"))),
     };
     let created_at = match item.remove(CREATED_AT) {
         Some(AttributeValue::S(s)) => s,
-        _ => return Err(decode_error(format!("the item has no string `{CREATED_AT}`"))),
+        _ => {
+            return Err(decode_error(format!(
+                "the item has no string `{CREATED_AT}`"
+            )))
+        }
     };
     let event = serde_dynamo::from_item(item).map_err(|e| decode_error(e.to_string()))?;
-    Ok(StoredEvent { event, event_uuid, created_at })
+    Ok(StoredEvent {
+        event,
+        event_uuid,
+        created_at,
+    })
 }
 
 /// The size of an item as DynamoDB counts it (an upper bound for numbers).
@@ -111,7 +143,9 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
 /// Names and values count as their UTF-8 length; numbers as about one byte per two digits
 /// plus one; booleans and nulls one byte; lists and maps three bytes plus one per element.
 pub fn item_size(item: &Item) -> usize {
-    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
 }
 
 fn number_size(n: &str) -> usize {
@@ -129,7 +163,12 @@ fn value_size(value: &AttributeValue) -> usize {
         AttributeValue::Ns(v) => v.iter().map(|n| number_size(n)).sum(),
         AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
         AttributeValue::L(v) => 3 + v.iter().map(|e| 1 + value_size(e)).sum::<usize>(),
-        AttributeValue::M(m) => 3 + m.iter().map(|(k, e)| 1 + k.len() + value_size(e)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, e)| 1 + k.len() + value_size(e))
+                .sum::<usize>()
+        }
         // Future variants: count conservatively as their debug length.
         other => format!("{other:?}").len(),
     }
@@ -145,7 +184,10 @@ mod tests {
         item.insert("ab".into(), AttributeValue::S("héllo".into())); // 2 + 6
         item.insert("n".into(), AttributeValue::N("12345".into())); // 1 + 4
         item.insert("t".into(), AttributeValue::Bool(true)); // 1 + 1
-        item.insert("l".into(), AttributeValue::L(vec![AttributeValue::S("x".into())])); // 1 + 3 + 2
+        item.insert(
+            "l".into(),
+            AttributeValue::L(vec![AttributeValue::S("x".into())]),
+        ); // 1 + 3 + 2
         assert_eq!(item_size(&item), 8 + 5 + 2 + 6);
     }
 }

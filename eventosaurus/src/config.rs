@@ -28,7 +28,11 @@ use crate::error::{Error, Result};
 /// The environment variable holding the table prefix.
 pub const ENVIRONMENT_PREFIX_VAR: &str = "EVENT_ENVIRONMENT_PREFIX";
 /// Endpoint variables, most specific first: the SDK's two, then the Ruby gem's.
-pub const ENDPOINT_VARS: [&str; 3] = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"];
+pub const ENDPOINT_VARS: [&str; 3] = [
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT",
+];
 
 /// The region used against a loopback endpoint when none is configured.
 pub const LOOPBACK_DEFAULT_REGION: &str = "us-east-1";
@@ -51,7 +55,9 @@ impl Config {
         let prefix = std::env::var(ENVIRONMENT_PREFIX_VAR)
             .ok()
             .filter(|p| !p.trim().is_empty())
-            .ok_or(Error::MissingEnvironmentPrefix { variable: ENVIRONMENT_PREFIX_VAR })?;
+            .ok_or(Error::MissingEnvironmentPrefix {
+                variable: ENVIRONMENT_PREFIX_VAR,
+            })?;
         let mut builder = Config::builder();
         builder.environment_prefix = Some((prefix, ENVIRONMENT_PREFIX_VAR));
         for var in ENDPOINT_VARS {
@@ -132,16 +138,22 @@ impl ConfigBuilder {
     }
 
     /// Static credentials, overriding `aws-config`'s resolution.
-    pub fn credentials(mut self, access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+    pub fn credentials(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> Self {
         self.credentials = Some((access_key_id.into(), secret_access_key.into()));
         self
     }
 
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<Config> {
-        let (prefix, prefix_source) = self
-            .environment_prefix
-            .ok_or(Error::MissingEnvironmentPrefix { variable: ENVIRONMENT_PREFIX_VAR })?;
+        let (prefix, prefix_source) =
+            self.environment_prefix
+                .ok_or(Error::MissingEnvironmentPrefix {
+                    variable: ENVIRONMENT_PREFIX_VAR,
+                })?;
         validate_prefix(&prefix).map_err(|reason| Error::InvalidEnvironmentPrefix {
             prefix: prefix.clone(),
             source_name: prefix_source,
@@ -158,7 +170,12 @@ impl ConfigBuilder {
             }
             None => None,
         };
-        Ok(Config { environment_prefix: prefix, endpoint, region: self.region, credentials: self.credentials })
+        Ok(Config {
+            environment_prefix: prefix,
+            endpoint,
+            region: self.region,
+            credentials: self.credentials,
+        })
     }
 }
 
@@ -170,7 +187,10 @@ fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
         return Err("it is empty".to_owned());
     }
     if prefix.len() > MAX_PREFIX_LEN {
-        return Err(format!("it is {} characters; at most {MAX_PREFIX_LEN} are allowed", prefix.len()));
+        return Err(format!(
+            "it is {} characters; at most {MAX_PREFIX_LEN} are allowed",
+            prefix.len()
+        ));
     }
     if let Some(bad) = prefix.chars().find(|c| !is_table_name_char(*c)) {
         return Err(format!(
@@ -198,7 +218,10 @@ fn validate_endpoint(endpoint: &str) -> std::result::Result<(), String> {
 
 /// The host part of `host[:port][/path]` (without brackets for IPv6).
 fn host_of(authority_and_path: &str) -> &str {
-    let authority = authority_and_path.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority_and_path
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
     let authority = authority.rsplit('@').next().unwrap_or_default();
     if let Some(v6) = authority.strip_prefix('[') {
         return v6.split(']').next().unwrap_or_default();
@@ -227,7 +250,9 @@ mod tests {
         assert!(is_loopback_endpoint("http://127.0.0.1:8000/"));
         assert!(is_loopback_endpoint("http://127.1.2.3"));
         assert!(is_loopback_endpoint("http://[::1]:8000"));
-        assert!(!is_loopback_endpoint("https://dynamodb.eu-west-1.amazonaws.com"));
+        assert!(!is_loopback_endpoint(
+            "https://dynamodb.eu-west-1.amazonaws.com"
+        ));
         assert!(!is_loopback_endpoint("http://10.0.0.1:8000"));
         assert!(!is_loopback_endpoint("http://localhost.evil.com"));
     }
@@ -236,11 +261,25 @@ mod tests {
     fn builder_validates_prefix_and_endpoint() {
         let err = Config::builder().build().unwrap_err();
         assert!(err.to_string().contains(ENVIRONMENT_PREFIX_VAR), "{err}");
-        let err = Config::builder().environment_prefix("bad prefix").build().unwrap_err();
-        assert!(matches!(err, Error::InvalidEnvironmentPrefix { .. }), "{err}");
-        let err = Config::builder().environment_prefix("dev").endpoint("localhost:8000").build().unwrap_err();
+        let err = Config::builder()
+            .environment_prefix("bad prefix")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidEnvironmentPrefix { .. }),
+            "{err}"
+        );
+        let err = Config::builder()
+            .environment_prefix("dev")
+            .endpoint("localhost:8000")
+            .build()
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidEndpoint { .. }), "{err}");
-        let ok = Config::builder().environment_prefix("dev-1.x").endpoint("http://localhost:8000/").build().unwrap();
+        let ok = Config::builder()
+            .environment_prefix("dev-1.x")
+            .endpoint("http://localhost:8000/")
+            .build()
+            .unwrap();
         assert_eq!(ok.endpoint(), Some("http://localhost:8000"));
         assert!(ok.is_loopback());
     }

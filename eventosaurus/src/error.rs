@@ -160,8 +160,25 @@ pub enum Error {
         reason: String,
     },
 
+    /// [`Store::try_store`](crate::Store::try_store) found the async queue full.
+    #[error("the event queue is full ({capacity} events waiting): retry later, or use store() to wait for room")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+
+    /// [`Store::events`](crate::Store::events) was called on a store that is not in test mode.
+    #[error("Store::events() reads what a test-mode store holds; this store writes to DynamoDB (use Store::test())")]
+    NotTestMode,
+
+    /// The async queue was shut down; it accepts no more events.
+    #[error("the event queue is shut down and accepts no more events")]
+    QueueClosed,
+
     /// A table did not become ACTIVE in time after CreateTable.
-    #[error("table `{table}` was still {status} after waiting {waited_secs}s for it to become ACTIVE")]
+    #[error(
+        "table `{table}` was still {status} after waiting {waited_secs}s for it to become ACTIVE"
+    )]
     TableNotActive {
         /// The full table name.
         table: String,
@@ -273,7 +290,9 @@ impl SdkFailure {
     pub(crate) fn into_error(self, at: CallSite<'_>) -> Error {
         match self {
             SdkFailure::Other(error) => error,
-            SdkFailure::NotFound => Error::TableNotFound { table: at.table.to_owned() },
+            SdkFailure::NotFound => Error::TableNotFound {
+                table: at.table.to_owned(),
+            },
             SdkFailure::ConditionFailed | SdkFailure::InUse => Error::Service {
                 operation: at.operation,
                 table: at.table.to_owned(),

@@ -253,7 +253,10 @@ mod tests {
         let mut b = CompositeKey::new();
         b.push("a", "1");
         b.push("b", "2");
-        assert_ne!(composite_event_uuid(&a.finish()), composite_event_uuid(&b.finish()));
+        assert_ne!(
+            composite_event_uuid(&a.finish()),
+            composite_event_uuid(&b.finish())
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub use codec::StoredEvent;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use eventosaurus_derive::Storable;
-pub use store::{PartitionKeyValue, Storable, Store, StoreOutcome};
+pub use store::{OnError, PartitionKeyValue, Storable, Store, StoreOutcome};
 pub use table::TableDef;
 pub use uuid::Uuid;
 

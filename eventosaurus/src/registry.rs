@@ -28,7 +28,10 @@ inventory::collect!(Registration);
 
 /// Every registered table definition, sorted by table name (duplicates removed).
 pub fn tables() -> Vec<&'static TableDef> {
-    let mut tables: Vec<&'static TableDef> = inventory::iter::<Registration>.into_iter().map(|r| r.table).collect();
+    let mut tables: Vec<&'static TableDef> = inventory::iter::<Registration>
+        .into_iter()
+        .map(|r| r.table)
+        .collect();
     tables.sort_by(|a, b| a.name.cmp(b.name).then(a.event_type.cmp(b.event_type)));
     tables.dedup_by(|a, b| a == b);
     tables

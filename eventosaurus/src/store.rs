@@ -16,9 +16,11 @@ use uuid::Uuid;
 
 use crate::codec::{self, StoredEvent};
 use crate::config::{Config, LOOPBACK_DEFAULT_REGION};
-use crate::error::{classify, CallSite, Result};
+use crate::error::{classify, CallSite, Error, Result};
 use crate::event_id;
-use crate::persist;
+use crate::persist::{
+    Context, EventWrite, FailedEvent, FailureHooks, GlobalErrorHook, Memory, Persistor, Synchronous,
+};
 use crate::table::{TableDef, EVENT_UUID};
 
 /// An event type that can be stored: implemented by `#[derive(Storable)]`.
@@ -36,7 +38,7 @@ use crate::table::{TableDef, EVENT_UUID};
 /// assert_eq!(PhoneCall::TABLE.name, "phone_call");
 /// assert_eq!(PhoneCall::TABLE.full_name("localhost"), "localhost_phone_call");
 /// ```
-pub trait Storable: Serialize + DeserializeOwned + Send + Sync + Sized + 'static {
+pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized + 'static {
     /// The Rust type of the partition key field.
     type PartitionKey: PartitionKeyValue + Send + Sync;
 
@@ -57,8 +59,58 @@ pub trait Storable: Serialize + DeserializeOwned + Send + Sync + Sized + 'static
     }
 
     /// Stores the event with a conditional write: see [`Store::store`].
-    fn store<'a>(&'a self, store: &'a Store) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
+    fn store<'a>(
+        &'a self,
+        store: &'a Store,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
         store.store(self)
+    }
+
+    /// Stores the event without waiting for room in an async queue: see [`Store::try_store`].
+    fn try_store<'a>(
+        &'a self,
+        store: &'a Store,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
+        store.try_store(self)
+    }
+}
+
+/// The per-event-type failure hook: called with an event that could not be stored, whether
+/// the failure was synchronous (`store` returned the error) or happened later in an
+/// [`AsyncQueue`](crate::persist::AsyncQueue) worker after all retries.
+///
+/// `#[derive(Storable)]` implements it with the default, which logs through `tracing`. To
+/// override it, add `#[eventosaurus(custom_on_error)]` and implement it yourself:
+///
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+/// #[eventosaurus(table = "neat_event", partition_key = location, custom_on_error)]
+/// pub struct NeatEvent { pub location: String }
+///
+/// impl eventosaurus::OnError for NeatEvent {
+///     fn on_error(&self, error: &eventosaurus::Error) {
+///         eprintln!("could not store the neat event at {}: {error}", self.location);
+///     }
+/// }
+/// ```
+pub trait OnError {
+    /// Called with the event and the error. The default logs at `error` level.
+    fn on_error(&self, error: &Error) {
+        tracing::error!(event_type = std::any::type_name::<Self>(), %error, "event could not be stored");
+    }
+}
+
+/// The typed failure hook of `E`, as a plain function a type-erased write can carry.
+fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
+    match failed.decode::<E>() {
+        Ok(stored) => stored.event.on_error(error),
+        Err(decode_error) => tracing::error!(
+            event_type = E::TABLE.event_type,
+            event_uuid = %failed.event_uuid,
+            %error,
+            %decode_error,
+            "event could not be stored, and could not be decoded for its on_error hook"
+        ),
     }
 }
 
@@ -111,13 +163,23 @@ pub enum StoreOutcome {
         /// The id that already exists.
         event_uuid: Uuid,
     },
+    /// The event was handed to an [`AsyncQueue`](crate::persist::AsyncQueue), which writes
+    /// it in the background (as `Stored` or `Duplicate`, or reports it to the failure hooks).
+    Enqueued {
+        /// The id it will be written under.
+        event_uuid: Uuid,
+        /// Its `created_at`, fixed at enqueue time.
+        created_at: String,
+    },
 }
 
 impl StoreOutcome {
     /// The event's id, whatever the outcome.
     pub fn event_uuid(&self) -> Uuid {
         match self {
-            StoreOutcome::Stored { event_uuid, .. } | StoreOutcome::Duplicate { event_uuid } => *event_uuid,
+            StoreOutcome::Stored { event_uuid, .. }
+            | StoreOutcome::Duplicate { event_uuid }
+            | StoreOutcome::Enqueued { event_uuid, .. } => *event_uuid,
         }
     }
 
@@ -134,16 +196,17 @@ pub struct Store {
 }
 
 struct Inner {
-    client: Client,
+    ctx: Context,
     environment_prefix: String,
-    endpoint_label: String,
+    persistor: Arc<dyn Persistor>,
+    global_hook: Option<GlobalErrorHook>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("environment_prefix", &self.inner.environment_prefix)
-            .field("endpoint", &self.inner.endpoint_label)
+            .field("endpoint", &self.inner.ctx.endpoint_label)
             .finish_non_exhaustive()
     }
 }
@@ -178,17 +241,32 @@ impl Store {
         }
         match &config.credentials {
             Some((key, secret)) => {
-                loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "eventosaurus-config"))
+                loader = loader.credentials_provider(Credentials::new(
+                    key,
+                    secret,
+                    None,
+                    None,
+                    "eventosaurus-config",
+                ))
             }
             None if config.is_loopback() => {
                 let chain = CredentialsProviderChain::first_try(
                     "Environment",
                     aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
                 )
-                .or_else("Profile", aws_config::profile::ProfileFileCredentialsProvider::builder().build())
+                .or_else(
+                    "Profile",
+                    aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
+                )
                 .or_else(
                     "DynamoDBLocal",
-                    Credentials::new("eventosauruslocal", "eventosauruslocal", None, None, "eventosaurus-loopback"),
+                    Credentials::new(
+                        "eventosauruslocal",
+                        "eventosauruslocal",
+                        None,
+                        None,
+                        "eventosaurus-loopback",
+                    ),
                 );
                 loader = loader.credentials_provider(chain);
             }
@@ -199,25 +277,131 @@ impl Store {
             Some(endpoint) => endpoint.clone(),
             None => format!(
                 "the AWS endpoint of region {}",
-                sdk_config.region().map(|r| r.as_ref()).unwrap_or("(none configured)")
+                sdk_config
+                    .region()
+                    .map(|r| r.as_ref())
+                    .unwrap_or("(none configured)")
             ),
         };
-        Ok(Store::from_parts(Client::new(&sdk_config), config.environment_prefix, endpoint_label))
+        Ok(Store::from_parts(
+            Client::new(&sdk_config),
+            config.environment_prefix,
+            endpoint_label,
+        ))
     }
 
     /// Wraps an SDK client you built yourself; `config` supplies the environment prefix.
     pub fn with_client(client: Client, config: &Config) -> Store {
-        let label = config.endpoint().unwrap_or("the client's configured endpoint").to_owned();
+        let label = config
+            .endpoint()
+            .unwrap_or("the client's configured endpoint")
+            .to_owned();
         Store::from_parts(client, config.environment_prefix.clone(), label)
     }
 
     fn from_parts(client: Client, environment_prefix: String, endpoint_label: String) -> Store {
-        Store { inner: Arc::new(Inner { client, environment_prefix, endpoint_label }) }
+        Store {
+            inner: Arc::new(Inner {
+                ctx: Context::new(client, endpoint_label),
+                environment_prefix,
+                persistor: Arc::new(Synchronous),
+                global_hook: None,
+            }),
+        }
+    }
+
+    /// A test-mode store: events live in memory, no DynamoDB and no network, with the same
+    /// semantics (conditional dedup, `created_at` order, queries). Tables need not be created.
+    ///
+    /// ```
+    /// # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+    /// # #[eventosaurus(table = "phone_call", partition_key = person_id)]
+    /// # pub struct PhoneCall { pub person_id: u64, pub phone_number: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> eventosaurus::Result<()> {
+    /// use eventosaurus::Storable;
+    /// let store = eventosaurus::Store::test();
+    /// PhoneCall { person_id: 5, phone_number: "555-0100".into() }.store(&store).await?;
+    /// let stored = store.events::<PhoneCall>()?;
+    /// assert_eq!(stored.len(), 1);
+    /// assert_eq!(stored[0].phone_number, "555-0100");
+    /// # Ok(()) }
+    /// ```
+    pub fn test() -> Store {
+        // A client that is never used: test mode does no I/O. It points at the discard port.
+        let sdk = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::from_static(LOOPBACK_DEFAULT_REGION))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "eventosaurus-test-mode",
+            ))
+            .build();
+        Store::from_parts(
+            Client::from_conf(sdk),
+            "test".to_owned(),
+            "test mode (in memory)".to_owned(),
+        )
+        .with_persistor(Memory::new())
+    }
+
+    /// This store with another persistor (same client, prefix and hooks).
+    pub fn with_persistor(&self, persistor: impl Persistor) -> Store {
+        Store {
+            inner: Arc::new(Inner {
+                ctx: self.inner.ctx.clone(),
+                environment_prefix: self.inner.environment_prefix.clone(),
+                persistor: Arc::new(persistor),
+                global_hook: self.inner.global_hook.clone(),
+            }),
+        }
+    }
+
+    /// This store with a store-wide failure hook, called (after the event type's
+    /// [`OnError::on_error`]) for every event that could not be stored, synchronously or in
+    /// an async queue.
+    pub fn with_error_hook(
+        &self,
+        hook: impl Fn(&FailedEvent<'_>, &Error) + Send + Sync + 'static,
+    ) -> Store {
+        Store {
+            inner: Arc::new(Inner {
+                ctx: self.inner.ctx.clone(),
+                environment_prefix: self.inner.environment_prefix.clone(),
+                persistor: self.inner.persistor.clone(),
+                global_hook: Some(Arc::new(hook)),
+            }),
+        }
+    }
+
+    /// The in-memory backend, for a [`Store::test`] store.
+    pub fn memory(&self) -> Option<&Memory> {
+        self.inner.persistor.as_memory()
+    }
+
+    /// Every stored event of type `E`, in write order: for asserting in tests what a test-mode
+    /// store received. Fails with [`Error::NotTestMode`] on a DynamoDB-backed store.
+    pub fn events<E: Storable>(&self) -> Result<Vec<StoredEvent<E>>> {
+        let memory = self.memory().ok_or(Error::NotTestMode)?;
+        let table = self.table_name(E::TABLE);
+        memory
+            .items(&table)
+            .into_iter()
+            .map(|item| codec::decode(item, &table))
+            .collect()
+    }
+
+    /// The client and endpoint persistors write through.
+    pub fn persist_context(&self) -> &Context {
+        &self.inner.ctx
     }
 
     /// The underlying `aws-sdk-dynamodb` client, for anything eventosaurus does not cover.
     pub fn client(&self) -> &Client {
-        &self.inner.client
+        &self.inner.ctx.client
     }
 
     /// The environment prefix of every table this store touches.
@@ -231,18 +415,96 @@ impl Store {
     }
 
     pub(crate) fn call_site<'a>(&'a self, operation: &'static str, table: &'a str) -> CallSite<'a> {
-        CallSite { operation, table, endpoint: &self.inner.endpoint_label }
+        self.inner.ctx.call_site(operation, table)
     }
 
-    /// Stores an event: assigns `event_uuid` and `created_at`, then writes it with
-    /// `attribute_not_exists(event_uuid)`, so a second write of the same id is a
-    /// [`StoreOutcome::Duplicate`] and never overwrites the first.
+    /// Stores an event: assigns `event_uuid` and `created_at`, then hands it to the
+    /// persistor. The default persistor writes it with `attribute_not_exists(event_uuid)`,
+    /// so a second write of the same id is a [`StoreOutcome::Duplicate`] and never
+    /// overwrites the first. An [`AsyncQueue`](crate::persist::AsyncQueue) returns
+    /// [`StoreOutcome::Enqueued`], waiting for room when the queue is full.
+    ///
+    /// On failure the event type's [`OnError::on_error`] and the store's error hook are
+    /// called, then the error is returned.
     pub async fn store<E: Storable>(&self, event: &E) -> Result<StoreOutcome> {
-        let table = self.table_name(E::TABLE);
+        self.store_with(event, false).await
+    }
+
+    /// Like [`store`](Self::store), but an async queue that is full returns
+    /// [`Error::QueueFull`] instead of waiting (the failure hooks are not called for it).
+    pub async fn try_store<E: Storable>(&self, event: &E) -> Result<StoreOutcome> {
+        self.store_with(event, true).await
+    }
+
+    async fn store_with<E: Storable>(&self, event: &E, try_only: bool) -> Result<StoreOutcome> {
+        let table_name = self.table_name(E::TABLE);
         let event_uuid = event.event_uuid();
         let created_at = event_id::created_at_now();
-        let item = codec::encode(event, &table, &event_uuid, &created_at)?;
-        persist::sync::put_if_absent(self, &table, item, event_uuid, created_at).await
+        let item = match codec::encode(event, &table_name, &event_uuid, &created_at) {
+            Ok(item) => item,
+            Err(error) => {
+                self.report_sync_failure(event, &table_name, None, event_uuid, &error);
+                return Err(error);
+            }
+        };
+        // The store-wide hook wants the item on failure; keep a copy only if there is one.
+        let kept_for_hook = self.inner.global_hook.as_ref().map(|_| item.clone());
+        let write = EventWrite {
+            table: E::TABLE,
+            table_name,
+            item,
+            event_uuid,
+            created_at,
+            hooks: FailureHooks {
+                typed: Some(typed_failure_hook::<E>),
+                global: self.inner.global_hook.clone(),
+            },
+        };
+        let table_name = if kept_for_hook.is_some() {
+            write.table_name.clone()
+        } else {
+            String::new()
+        };
+        let persistor = &self.inner.persistor;
+        let result = if try_only {
+            persistor.try_persist(&self.inner.ctx, write).await
+        } else {
+            persistor.persist(&self.inner.ctx, write).await
+        };
+        if let Err(error) = &result {
+            if !matches!(error, Error::QueueFull { .. }) {
+                self.report_sync_failure(
+                    event,
+                    &table_name,
+                    kept_for_hook.as_ref(),
+                    event_uuid,
+                    error,
+                );
+            }
+        }
+        result
+    }
+
+    fn report_sync_failure<E: Storable>(
+        &self,
+        event: &E,
+        table_name: &str,
+        item: Option<&codec::Item>,
+        event_uuid: Uuid,
+        error: &Error,
+    ) {
+        event.on_error(error);
+        if let Some(hook) = &self.inner.global_hook {
+            hook(
+                &FailedEvent {
+                    table: E::TABLE,
+                    table_name,
+                    item,
+                    event_uuid,
+                },
+                error,
+            );
+        }
     }
 
     /// Reads one event by its partition key and `event_uuid` (GetItem).
@@ -255,15 +517,28 @@ impl Store {
         let table = self.table_name(def);
         let at = self.call_site("GetItem", &table);
         let key = partition_key.into().to_attribute_value();
+        let event_uuid_value = AttributeValue::S(event_uuid.hyphenated().to_string());
+        if let Some(memory) = self.memory() {
+            let found = memory.items(&table).into_iter().find(|item| {
+                item.get(EVENT_UUID) == Some(&event_uuid_value)
+                    && item
+                        .get(def.partition_key)
+                        .is_some_and(|v| crate::persist::memory::same_value(v, &key))
+            });
+            return found.map(|item| codec::decode(item, &table)).transpose();
+        }
         let output = self
             .client()
             .get_item()
             .table_name(&table)
             .key(def.partition_key, key)
-            .key(EVENT_UUID, AttributeValue::S(event_uuid.hyphenated().to_string()))
+            .key(EVENT_UUID, event_uuid_value)
             .send()
             .await
             .map_err(|err| classify(err, at).into_error(at))?;
-        output.item.map(|item| codec::decode(item, &table)).transpose()
+        output
+            .item
+            .map(|item| codec::decode(item, &table))
+            .transpose()
     }
 }

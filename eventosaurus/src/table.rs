@@ -111,17 +111,26 @@ impl TableDef {
         if name == EVENT_UUID || name == CREATED_AT {
             return Some(AttributeType::String);
         }
-        self.attributes.iter().find(|a| a.name == name).map(|a| a.attribute_type)
+        self.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.attribute_type)
     }
 
     /// The CreateTable request for this table in an environment, as data.
     pub fn spec(&self, environment_prefix: &str, billing: Billing) -> TableSpec {
-        let hash = KeySchemaSpec { attribute_name: self.partition_key.to_owned(), key_type: "HASH" };
+        let hash = KeySchemaSpec {
+            attribute_name: self.partition_key.to_owned(),
+            key_type: "HASH",
+        };
         TableSpec {
             table_name: self.full_name(environment_prefix),
             key_schema: vec![
                 hash.clone(),
-                KeySchemaSpec { attribute_name: EVENT_UUID.to_owned(), key_type: "RANGE" },
+                KeySchemaSpec {
+                    attribute_name: EVENT_UUID.to_owned(),
+                    key_type: "RANGE",
+                },
             ],
             attribute_definitions: vec![
                 AttributeSpec {
@@ -141,9 +150,14 @@ impl TableDef {
                 index_name: CREATED_AT_INDEX.to_owned(),
                 key_schema: vec![
                     hash,
-                    KeySchemaSpec { attribute_name: CREATED_AT.to_owned(), key_type: "RANGE" },
+                    KeySchemaSpec {
+                        attribute_name: CREATED_AT.to_owned(),
+                        key_type: "RANGE",
+                    },
                 ],
-                projection: ProjectionSpec { projection_type: "ALL" },
+                projection: ProjectionSpec {
+                    projection_type: "ALL",
+                },
             }],
             billing_mode: match billing {
                 Billing::OnDemand => "PAY_PER_REQUEST",
@@ -245,7 +259,11 @@ pub struct ThroughputSpec {
 }
 
 fn key_element(spec: &KeySchemaSpec) -> Result<KeySchemaElement> {
-    let key_type = if spec.key_type == "HASH" { KeyType::Hash } else { KeyType::Range };
+    let key_type = if spec.key_type == "HASH" {
+        KeyType::Hash
+    } else {
+        KeyType::Range
+    };
     KeySchemaElement::builder()
         .attribute_name(&spec.attribute_name)
         .key_type(key_type)
@@ -253,7 +271,11 @@ fn key_element(spec: &KeySchemaSpec) -> Result<KeySchemaElement> {
         .map_err(|e| build_error("CreateTable", &spec.attribute_name, e))
 }
 
-fn build_error(operation: &'static str, table: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+fn build_error(
+    operation: &'static str,
+    table: &str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
     Error::Service {
         operation,
         table: table.to_owned(),
@@ -278,7 +300,11 @@ pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Creates the table of `def` in the store's environment if it does not exist, then waits
 /// until it is ACTIVE. Idempotent: an existing table is [`CreateOutcome::AlreadyExists`].
-pub async fn create_table(store: &Store, def: &TableDef, billing: Billing) -> Result<CreateOutcome> {
+pub async fn create_table(
+    store: &Store,
+    def: &TableDef,
+    billing: Billing,
+) -> Result<CreateOutcome> {
     let spec = def.spec(store.environment_prefix(), billing);
     let table = spec.table_name.as_str();
     let at = store.call_site("CreateTable", table);
@@ -305,11 +331,18 @@ pub async fn create_table(store: &Store, def: &TableDef, billing: Billing) -> Re
     for index in &spec.local_secondary_indexes {
         let mut lsi = LocalSecondaryIndex::builder()
             .index_name(&index.index_name)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build());
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            );
         for key in &index.key_schema {
             lsi = lsi.key_schema(key_element(key)?);
         }
-        request = request.local_secondary_indexes(lsi.build().map_err(|e| build_error("CreateTable", table, e))?);
+        request = request.local_secondary_indexes(
+            lsi.build()
+                .map_err(|e| build_error("CreateTable", table, e))?,
+        );
     }
     if let Some(t) = spec.provisioned_throughput {
         request = request.provisioned_throughput(
@@ -360,7 +393,9 @@ pub async fn wait_until_active(store: &Store, table: &str, timeout: Duration) ->
         if started.elapsed() >= timeout {
             return Err(Error::TableNotActive {
                 table: table.to_owned(),
-                status: status.map(|s| s.as_str().to_owned()).unwrap_or_else(|| "missing".to_owned()),
+                status: status
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "missing".to_owned()),
                 waited_secs: started.elapsed().as_secs(),
             });
         }
@@ -377,7 +412,13 @@ pub async fn describe_table(store: &Store, def: &TableDef) -> Result<Option<Tabl
 /// The live DescribeTable of a table by full name, or `None` if it does not exist.
 pub async fn describe_table_named(store: &Store, table: &str) -> Result<Option<TableDescription>> {
     let at = store.call_site("DescribeTable", table);
-    match store.client().describe_table().table_name(table).send().await {
+    match store
+        .client()
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+    {
         Ok(out) => Ok(out.table),
         Err(err) => match classify(err, at) {
             SdkFailure::NotFound => Ok(None),
@@ -392,7 +433,13 @@ pub async fn describe_table_named(store: &Store, table: &str) -> Result<Option<T
 pub async fn delete_table(store: &Store, def: &TableDef) -> Result<bool> {
     let table = def.full_name(store.environment_prefix());
     let at = store.call_site("DeleteTable", &table);
-    match store.client().delete_table().table_name(&table).send().await {
+    match store
+        .client()
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+    {
         Ok(_) => Ok(true),
         Err(err) => match classify(err, at) {
             SdkFailure::NotFound => Ok(false),
@@ -481,7 +528,9 @@ pub enum Drift {
 
 /// Compares a live table with the definition. An empty list means no drift.
 pub fn drift(spec: &TableSpec, live: Option<&TableDescription>) -> Vec<Drift> {
-    let Some(live) = live else { return vec![Drift::MissingTable] };
+    let Some(live) = live else {
+        return vec![Drift::MissingTable];
+    };
     let type_of = |name: &str| {
         live.attribute_definitions()
             .iter()
@@ -491,7 +540,14 @@ pub fn drift(spec: &TableSpec, live: Option<&TableDescription>) -> Vec<Drift> {
     };
     let render_live = |keys: &[KeySchemaElement]| {
         keys.iter()
-            .map(|k| format!("{} {} {}", k.attribute_name(), k.key_type().as_str(), type_of(k.attribute_name())))
+            .map(|k| {
+                format!(
+                    "{} {} {}",
+                    k.attribute_name(),
+                    k.key_type().as_str(),
+                    type_of(k.attribute_name())
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -549,12 +605,23 @@ mod tests {
         assert_eq!(json["KeySchema"][0]["KeyType"], "HASH");
         assert_eq!(json["KeySchema"][1]["AttributeName"], "event_uuid");
         assert_eq!(json["AttributeDefinitions"][0]["AttributeType"], "N");
-        assert_eq!(json["LocalSecondaryIndexes"][0]["IndexName"], CREATED_AT_INDEX);
-        assert_eq!(json["LocalSecondaryIndexes"][0]["KeySchema"][1]["AttributeName"], "created_at");
+        assert_eq!(
+            json["LocalSecondaryIndexes"][0]["IndexName"],
+            CREATED_AT_INDEX
+        );
+        assert_eq!(
+            json["LocalSecondaryIndexes"][0]["KeySchema"][1]["AttributeName"],
+            "created_at"
+        );
         assert_eq!(json["BillingMode"], "PAY_PER_REQUEST");
         assert!(json.get("ProvisionedThroughput").is_none());
-        let provisioned = serde_json::to_value(DEF.spec("dev", Billing::Provisioned { read: 5, write: 7 })).unwrap();
-        assert_eq!(provisioned["ProvisionedThroughput"]["WriteCapacityUnits"], 7);
+        let provisioned =
+            serde_json::to_value(DEF.spec("dev", Billing::Provisioned { read: 5, write: 7 }))
+                .unwrap();
+        assert_eq!(
+            provisioned["ProvisionedThroughput"]["WriteCapacityUnits"],
+            7
+        );
     }
 
     #[test]
@@ -570,6 +637,9 @@ mod tests {
 
     #[test]
     fn missing_table_is_drift() {
-        assert_eq!(drift(&DEF.spec("dev", Billing::OnDemand), None), vec![Drift::MissingTable]);
+        assert_eq!(
+            drift(&DEF.spec("dev", Billing::OnDemand), None),
+            vec![Drift::MissingTable]
+        );
     }
 }
