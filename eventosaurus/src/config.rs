@@ -119,7 +119,11 @@ impl ConfigBuilder {
 
     /// Like [`environment_prefix`](Self::environment_prefix), naming where the value came
     /// from (e.g. `--prefix`) in the error if it is invalid.
-    pub fn environment_prefix_from(mut self, prefix: impl Into<String>, source_name: &'static str) -> Self {
+    pub fn environment_prefix_from(
+        mut self,
+        prefix: impl Into<String>,
+        source_name: &'static str,
+    ) -> Self {
         self.environment_prefix = Some((prefix.into(), source_name));
         self
     }

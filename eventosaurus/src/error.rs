@@ -189,7 +189,9 @@ pub enum Error {
     },
 
     /// A deleted table was still there after waiting for it to disappear.
-    #[error("table `{table}` was still {status} after waiting {waited_secs}s for it to be deleted")]
+    #[error(
+        "table `{table}` was still {status} after waiting {waited_secs}s for it to be deleted"
+    )]
     TableNotDeleted {
         /// The full table name.
         table: String,

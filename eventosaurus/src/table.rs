@@ -499,7 +499,12 @@ pub async fn list_tables(store: &Store) -> Result<Vec<String>> {
             .send()
             .await
             .map_err(|err| classify(err, at).into_error(at))?;
-        names.extend(page.table_names().iter().filter(|t| in_environment(prefix, t)).cloned());
+        names.extend(
+            page.table_names()
+                .iter()
+                .filter(|t| in_environment(prefix, t))
+                .cloned(),
+        );
         match page.last_evaluated_table_name() {
             Some(last) => start = Some(last.to_owned()),
             None => break,
