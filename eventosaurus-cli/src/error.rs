@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn one_line_joins_causes_without_repeating_them() {
-        let inner = std::io::Error::new(std::io::ErrorKind::Other, "connection\nrefused");
+        let inner = std::io::Error::other("connection\nrefused");
         let err = CliError::Io(inner);
         assert_eq!(err.one_line(), "could not write output: connection refused");
         assert_eq!(err.exit_code(), EXIT_FAILURE);

@@ -21,6 +21,8 @@
 //! arguments, a missing or invalid prefix or endpoint). Errors are printed as one line,
 //! `error: ...`, on standard error.
 #![warn(missing_docs)]
+// The three-line binary above is the point of the example.
+#![allow(clippy::needless_doctest_main)]
 
 use std::ffi::OsString;
 use std::io::Write;

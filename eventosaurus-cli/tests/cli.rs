@@ -253,6 +253,46 @@ async fn create_tables_provisioned() {
 }
 
 #[tokio::test]
+async fn region_flag_is_used() {
+    // DynamoDB Local keeps a separate set of tables per region: --region must reach the client.
+    let prefix = unique_prefix("region");
+    cli(&prefix, &["--region", "eu-west-1", "create-tables"])
+        .assert()
+        .success();
+    let listed = json(
+        cli(&prefix, &["--region", "eu-west-1", "list-tables", "--json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(
+        listed["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["exists"] == true),
+        "{listed}"
+    );
+    let listed = json(
+        cli(&prefix, &["list-tables", "--json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(
+        listed["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["exists"] == false),
+        "{listed}"
+    );
+    cli(&prefix, &["--region", "eu-west-1", "drop-tables", "--yes"])
+        .assert()
+        .success();
+}
+
+#[tokio::test]
 async fn list_and_describe_print_json() {
     let prefix = unique_prefix("json");
     let client = client(&prefix).await;
@@ -635,8 +675,8 @@ async fn list_tables_pages_past_100_tables() {
     // A decoy just past our names in ListTables' order, and one just before.
     let decoys = [format!("{prefix}x_after"), format!("{prefix}-before")];
     let mut tasks = tokio::task::JoinSet::new();
-    for name in names.iter().chain(&decoys).cloned() {
-        let client = client.clone();
+    for name in names.iter().chain(&decoys) {
+        let (client, name) = (client.clone(), name.clone());
         tasks.spawn(async move { create_raw(&client, &name, "id", ScalarAttributeType::S).await });
     }
     while let Some(done) = tasks.join_next().await {
@@ -662,8 +702,8 @@ async fn list_tables_pages_past_100_tables() {
     assert_eq!(table::list_tables(&store).await.unwrap(), names);
 
     let mut tasks = tokio::task::JoinSet::new();
-    for name in names.iter().chain(&decoys).cloned() {
-        let client = client.clone();
+    for name in names.iter().chain(&decoys) {
+        let (client, name) = (client.clone(), name.clone());
         tasks.spawn(async move { delete_raw(&client, &name).await });
     }
     while tasks.join_next().await.is_some() {}
