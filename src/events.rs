@@ -1,4 +1,7 @@
 //! The example events of the README and the quickstart.
+//!
+//! The repository's `eventosaurus-cli` binary compiles this file too (see
+//! `eventosaurus-cli/build.rs`), so keep it self-contained: `serde` and `eventosaurus` only.
 
 use serde::{Deserialize, Serialize};
 

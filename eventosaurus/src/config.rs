@@ -117,6 +117,24 @@ impl ConfigBuilder {
         self
     }
 
+    /// Like [`environment_prefix`](Self::environment_prefix), naming where the value came
+    /// from (e.g. `--prefix`) in the error if it is invalid.
+    pub fn environment_prefix_from(
+        mut self,
+        prefix: impl Into<String>,
+        source_name: &'static str,
+    ) -> Self {
+        self.environment_prefix = Some((prefix.into(), source_name));
+        self
+    }
+
+    /// Like [`endpoint`](Self::endpoint), naming where the value came from (e.g.
+    /// `--endpoint` or `AWS_ENDPOINT`) in the error if it is invalid.
+    pub fn endpoint_from(mut self, endpoint: impl Into<String>, source_name: &'static str) -> Self {
+        self.endpoint = Some((endpoint.into(), source_name));
+        self
+    }
+
     /// The AWS region, overriding `aws-config`'s resolution.
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());

@@ -218,6 +218,19 @@ pub enum Error {
         /// How long we waited, in seconds.
         waited_secs: u64,
     },
+
+    /// A deleted table was still there after waiting for it to disappear.
+    #[error(
+        "table `{table}` was still {status} after waiting {waited_secs}s for it to be deleted"
+    )]
+    TableNotDeleted {
+        /// The full table name.
+        table: String,
+        /// The last status seen.
+        status: String,
+        /// How long we waited, in seconds.
+        waited_secs: u64,
+    },
 }
 
 impl Error {

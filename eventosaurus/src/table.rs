@@ -448,6 +448,72 @@ pub async fn delete_table(store: &Store, def: &TableDef) -> Result<bool> {
     }
 }
 
+/// How long [`wait_until_deleted`] waits by default for a deleted table to disappear.
+pub const DELETED_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Polls DescribeTable until the table no longer exists, backing off from 50 ms to 2 s.
+pub async fn wait_until_deleted(store: &Store, table: &str, timeout: Duration) -> Result<()> {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(50);
+    loop {
+        let status = match describe_table_named(store, table).await? {
+            None => return Ok(()),
+            Some(description) => description.table_status().map(|s| s.as_str().to_owned()),
+        };
+        if started.elapsed() >= timeout {
+            return Err(Error::TableNotDeleted {
+                table: table.to_owned(),
+                status: status.unwrap_or_else(|| "unknown".to_owned()),
+                waited_secs: started.elapsed().as_secs(),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Whether `table` is named `<environment_prefix>_…`, i.e. lies in that environment's
+/// namespace. A plain string test: `prod_eu_x` is in `prod`'s namespace, `production_x` is not.
+/// Deleting must never rely on this; see [`delete_table`], which takes a [`TableDef`].
+pub fn in_environment(environment_prefix: &str, table: &str) -> bool {
+    table.len() > environment_prefix.len() + 1
+        && table.starts_with(environment_prefix)
+        && table.as_bytes()[environment_prefix.len()] == b'_'
+}
+
+/// The names of all tables named `<prefix>_…` in the store's environment, sorted.
+///
+/// Pages through ListTables (at most 100 names a page) until the last page, so accounts with
+/// any number of tables are listed completely.
+pub async fn list_tables(store: &Store) -> Result<Vec<String>> {
+    let prefix = store.environment_prefix();
+    let at = store.call_site("ListTables", "-");
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let page = store
+            .client()
+            .list_tables()
+            .limit(100)
+            .set_exclusive_start_table_name(start.take())
+            .send()
+            .await
+            .map_err(|err| classify(err, at).into_error(at))?;
+        names.extend(
+            page.table_names()
+                .iter()
+                .filter(|t| in_environment(prefix, t))
+                .cloned(),
+        );
+        match page.last_evaluated_table_name() {
+            Some(last) => start = Some(last.to_owned()),
+            None => break,
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
 /// One way a live table differs from its definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "drift", rename_all = "snake_case")]
@@ -561,6 +627,17 @@ mod tests {
             provisioned["ProvisionedThroughput"]["WriteCapacityUnits"],
             7
         );
+    }
+
+    #[test]
+    fn environment_namespace_is_prefix_and_underscore() {
+        assert!(in_environment("prod", "prod_phone_call"));
+        assert!(in_environment("prod", "prod_eu_phone_call"));
+        assert!(!in_environment("prod", "production_phone_call"));
+        assert!(!in_environment("prod", "prodx_phone_call"));
+        assert!(!in_environment("prod", "prod_"));
+        assert!(!in_environment("prod", "prod"));
+        assert!(!in_environment("prod", "dev_prod_phone_call"));
     }
 
     #[test]

@@ -1,0 +1,530 @@
+//! The commands, as async functions over a [`Store`] and a list of registered tables.
+//!
+//! Each writes its report to `out` and returns what it did, or a [`CliError`]. All the table
+//! logic lives in [`eventosaurus::table`]; these functions only call it and print.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Instant;
+
+use eventosaurus::table::{self, Billing, CreateOutcome, Drift, TableDef};
+use eventosaurus::Store;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::CliError;
+
+/// Text printed with item counts: they come from DescribeTable's `ItemCount`.
+pub const ITEM_COUNT_NOTE: &str =
+    "item counts are DynamoDB's ItemCount: approximate, refreshed about every six hours";
+
+fn tables(n: usize) -> String {
+    if n == 1 {
+        "1 table".to_owned()
+    } else {
+        format!("{n} tables")
+    }
+}
+
+fn registered_tables(n: usize) -> String {
+    if n == 1 {
+        "1 registered table".to_owned()
+    } else {
+        format!("{n} registered tables")
+    }
+}
+
+fn require_registered(defs: &[&'static TableDef]) -> Result<(), CliError> {
+    if defs.is_empty() {
+        Err(CliError::NoRegisteredTables)
+    } else {
+        Ok(())
+    }
+}
+
+fn billing_label(billing: Billing) -> String {
+    match billing {
+        Billing::OnDemand => "on-demand (PAY_PER_REQUEST)".to_owned(),
+        Billing::Provisioned { read, write } => {
+            format!("provisioned ({read} read, {write} write units)")
+        }
+    }
+}
+
+/// `create-tables`: creates every table in `defs` that is missing, waits until it is ACTIVE
+/// and reports each table as it goes. Existing tables are reported, not an error.
+pub async fn create_tables(
+    store: &Store,
+    defs: &[&'static TableDef],
+    billing: Billing,
+    out: &mut dyn Write,
+) -> Result<Vec<(&'static TableDef, CreateOutcome)>, CliError> {
+    require_registered(defs)?;
+    writeln!(
+        out,
+        "creating {} with prefix `{}`, billing {}:",
+        tables(defs.len()),
+        store.environment_prefix(),
+        billing_label(billing)
+    )?;
+    let mut done = Vec::new();
+    for def in defs {
+        write!(out, "  {} ({}) ... ", store.table_name(def), def.event_type)?;
+        out.flush()?;
+        let started = Instant::now();
+        let outcome = match table::create_table(store, def, billing).await {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                writeln!(out, "failed")?;
+                return Err(err.into());
+            }
+        };
+        match outcome {
+            CreateOutcome::Created => writeln!(
+                out,
+                "created, ACTIVE after {:.1}s",
+                started.elapsed().as_secs_f64()
+            )?,
+            CreateOutcome::AlreadyExists => writeln!(out, "already exists, ACTIVE")?,
+        }
+        done.push((*def, outcome));
+    }
+    let created = done
+        .iter()
+        .filter(|(_, o)| *o == CreateOutcome::Created)
+        .count();
+    writeln!(
+        out,
+        "{} ready: {created} created, {} already existed",
+        tables(done.len()),
+        done.len() - created
+    )?;
+    Ok(done)
+}
+
+/// One row of `list-tables`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedTable {
+    /// The full table name.
+    pub table_name: String,
+    /// Whether a registered event type declares this exact name.
+    pub registered: bool,
+    /// That event type, e.g. `PhoneCall`.
+    pub event_type: Option<&'static str>,
+    /// Whether the table exists (a registered table may not, yet).
+    pub exists: bool,
+    /// `ACTIVE`, `CREATING`, ...; `None` when it does not exist.
+    pub status: Option<String>,
+    /// DescribeTable's `ItemCount` (approximate).
+    pub item_count: Option<i64>,
+}
+
+/// The tables named `<prefix>_…` (all pages of ListTables), plus the registered tables that do
+/// not exist yet, with status and approximate item count.
+pub async fn table_rows(
+    store: &Store,
+    defs: &[&'static TableDef],
+) -> Result<Vec<ListedTable>, CliError> {
+    let prefix = store.environment_prefix();
+    let mut rows: BTreeMap<String, ListedTable> = BTreeMap::new();
+    for name in table::list_tables(store).await? {
+        let def = defs.iter().find(|d| d.full_name(prefix) == name);
+        let live = table::describe_table_named(store, &name).await?;
+        rows.insert(
+            name.clone(),
+            ListedTable {
+                table_name: name,
+                registered: def.is_some(),
+                event_type: def.map(|d| d.event_type),
+                exists: live.is_some(),
+                status: live
+                    .as_ref()
+                    .and_then(|l| l.table_status())
+                    .map(|s| s.as_str().to_owned()),
+                item_count: live.as_ref().and_then(|l| l.item_count()),
+            },
+        );
+    }
+    for def in defs {
+        let name = def.full_name(prefix);
+        rows.entry(name.clone()).or_insert(ListedTable {
+            table_name: name,
+            registered: true,
+            event_type: Some(def.event_type),
+            exists: false,
+            status: None,
+            item_count: None,
+        });
+    }
+    Ok(rows.into_values().collect())
+}
+
+/// `list-tables`: every table named `<prefix>_…`, marking those a registered event type
+/// declares, with status and approximate item count; registered tables that are missing too.
+pub async fn list_tables(
+    store: &Store,
+    defs: &[&'static TableDef],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Vec<ListedTable>, CliError> {
+    let prefix = store.environment_prefix();
+    let rows = table_rows(store, defs).await?;
+    if json {
+        #[derive(Serialize)]
+        struct TableList<'a> {
+            prefix: &'a str,
+            item_count_is_approximate: bool,
+            tables: &'a [ListedTable],
+        }
+        let doc = TableList {
+            prefix,
+            item_count_is_approximate: true,
+            tables: &rows,
+        };
+        writeln!(out, "{}", to_json(&doc)?)?;
+        return Ok(rows);
+    }
+    let width = rows
+        .iter()
+        .map(|r| r.table_name.len())
+        .max()
+        .unwrap_or(0)
+        .max("TABLE".len());
+    let type_width = rows
+        .iter()
+        .filter_map(|r| r.event_type.map(str::len))
+        .max()
+        .unwrap_or(0)
+        .max("EVENT TYPE".len());
+    writeln!(
+        out,
+        "{:width$}  {:type_width$}  {:9}  ITEMS",
+        "TABLE", "EVENT TYPE", "STATUS"
+    )?;
+    for row in &rows {
+        writeln!(
+            out,
+            "{:width$}  {:type_width$}  {:9}  {}",
+            row.table_name,
+            row.event_type.unwrap_or("-"),
+            row.status.as_deref().unwrap_or("missing"),
+            row.item_count
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".to_owned()),
+        )?;
+    }
+    let existing = rows.iter().filter(|r| r.exists).count();
+    let registered = rows.iter().filter(|r| r.registered && r.exists).count();
+    let missing = rows.iter().filter(|r| r.registered && !r.exists).count();
+    write!(
+        out,
+        "{} named `{prefix}_*`: {registered} declared by registered event types, {} not",
+        tables(existing),
+        existing - registered
+    )?;
+    if missing > 0 {
+        write!(
+            out,
+            "; {} missing (run create-tables)",
+            registered_tables(missing)
+        )?;
+    }
+    writeln!(out, "\n{ITEM_COUNT_NOTE}")?;
+    Ok(rows)
+}
+
+/// `describe-tables`: the CreateTable definition of every registered table, as a JSON array
+/// (each element is a CreateTable request, e.g. for `aws dynamodb create-table --cli-input-json`).
+pub fn describe_tables(
+    store: &Store,
+    defs: &[&'static TableDef],
+    out: &mut dyn Write,
+) -> Result<Value, CliError> {
+    require_registered(defs)?;
+    let specs: Vec<_> = defs
+        .iter()
+        .map(|d| d.spec(store.environment_prefix(), Billing::OnDemand))
+        .collect();
+    // Serialized from the structs, so the keys keep the API's order (TableName first).
+    writeln!(out, "{}", to_json(&specs)?)?;
+    Ok(serde_json::to_value(&specs).map_err(std::io::Error::other)?)
+}
+
+fn to_json(value: &impl Serialize) -> std::io::Result<String> {
+    serde_json::to_string_pretty(value).map_err(std::io::Error::other)
+}
+
+/// `describe-tables --live`: for every registered table, `{"EventType", "TableName", "Table"}`
+/// where `Table` is the live DescribeTable in the API's JSON shape, or `null` if it is missing.
+pub async fn describe_live_tables(
+    store: &Store,
+    defs: &[&'static TableDef],
+    out: &mut dyn Write,
+) -> Result<Value, CliError> {
+    require_registered(defs)?;
+    let mut tables = Vec::new();
+    for def in defs {
+        let live = table::describe_table(store, def).await?;
+        tables.push(json!({
+            "EventType": def.event_type,
+            "TableName": store.table_name(def),
+            "Table": live.as_ref().map(crate::json::table_description),
+        }));
+    }
+    let doc = Value::Array(tables);
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?
+    )?;
+    Ok(doc)
+}
+
+/// The result of checking one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// The full table name.
+    pub table_name: String,
+    /// The event type declaring it.
+    pub event_type: &'static str,
+    /// Whether the live table matches its definition.
+    pub ok: bool,
+    /// How it differs; empty when `ok`.
+    pub drift: Vec<Drift>,
+}
+
+/// One line describing a drift.
+pub fn describe_drift(drift: &Drift) -> String {
+    match drift {
+        Drift::MissingTable => "missing table (run create-tables)".to_owned(),
+        Drift::WrongKeySchema { expected, actual } => {
+            format!("wrong key schema: expected `{expected}`, found `{actual}`")
+        }
+        Drift::MissingCreatedAtIndex => format!(
+            "missing local secondary index `{}` on `{}` (projection ALL); an LSI can only be \
+             added by re-creating the table",
+            table::CREATED_AT_INDEX,
+            table::CREATED_AT
+        ),
+    }
+}
+
+/// `check-tables`: compares each registered table with its definition (missing table, wrong
+/// key schema, missing LSI). Returns the checks, or [`CliError::Drift`] if any table drifted.
+pub async fn check_tables(
+    store: &Store,
+    defs: &[&'static TableDef],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Vec<Check>, CliError> {
+    require_registered(defs)?;
+    let mut checks = Vec::new();
+    for def in defs {
+        let spec = def.spec(store.environment_prefix(), Billing::OnDemand);
+        let live = table::describe_table(store, def).await?;
+        let drift = table::drift(&spec, live.as_ref());
+        checks.push(Check {
+            table_name: spec.table_name,
+            event_type: def.event_type,
+            ok: drift.is_empty(),
+            drift,
+        });
+    }
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&checks).map_err(std::io::Error::other)?
+        )?;
+    } else {
+        for check in &checks {
+            if check.ok {
+                writeln!(out, "{} ({}): ok", check.table_name, check.event_type)?;
+            }
+            for drift in &check.drift {
+                writeln!(
+                    out,
+                    "{} ({}): {}",
+                    check.table_name,
+                    check.event_type,
+                    describe_drift(drift)
+                )?;
+            }
+        }
+    }
+    let drifted = checks.iter().filter(|c| !c.ok).count();
+    if drifted > 0 {
+        return Err(CliError::Drift {
+            drifted,
+            total: checks.len(),
+        });
+    }
+    if !json {
+        writeln!(
+            out,
+            "all {} match their definitions",
+            registered_tables(checks.len())
+        )?;
+    }
+    Ok(checks)
+}
+
+/// How `drop-tables` gets its go-ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// `--yes`: drop without asking.
+    Yes,
+    /// `--dry-run`: only list what would be dropped.
+    DryRun,
+    /// Ask on the terminal; refuse when standard input is not a terminal.
+    AskOnTerminal,
+}
+
+/// Asks `question` on `prompt` and reads one line from `input`: `y` or `yes` (any case) is yes.
+pub fn ask(
+    question: &str,
+    input: &mut dyn BufRead,
+    prompt: &mut dyn Write,
+) -> std::io::Result<bool> {
+    write!(prompt, "{question} [y/N] ")?;
+    prompt.flush()?;
+    let mut answer = String::new();
+    input.read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// `drop-tables`: deletes the tables whose exact name is `<prefix>_<table>` for a registered
+/// event type, and nothing else. Lists them first; then drops them (`Confirm::Yes`), only lists
+/// them (`Confirm::DryRun`) or asks on the terminal (`Confirm::AskOnTerminal`, refusing with
+/// [`CliError::NotConfirmed`] when standard input is not a terminal). Returns the dropped names.
+pub async fn drop_tables(
+    store: &Store,
+    defs: &[&'static TableDef],
+    confirm: Confirm,
+    out: &mut dyn Write,
+) -> Result<Vec<String>, CliError> {
+    require_registered(defs)?;
+    let prefix = store.environment_prefix();
+    let mut ours = Vec::new();
+    for def in defs {
+        // Exact names only: DescribeTable of `<prefix>_<table>`, never a listing filter.
+        if let Some(live) = table::describe_table(store, def).await? {
+            ours.push((*def, live.item_count()));
+        }
+    }
+    let own_names: Vec<String> = defs.iter().map(|d| d.full_name(prefix)).collect();
+    let kept: Vec<String> = table::list_tables(store)
+        .await?
+        .into_iter()
+        .filter(|n| !own_names.contains(n))
+        .collect();
+    if ours.is_empty() {
+        writeln!(
+            out,
+            "nothing to drop: none of the {} exists with prefix `{prefix}`",
+            registered_tables(defs.len())
+        )?;
+    } else {
+        writeln!(
+            out,
+            "tables to drop (prefix `{prefix}`, declared by registered event types):"
+        )?;
+        for (def, items) in &ours {
+            let items = items
+                .map(|c| format!(", ~{c} item{}", if c == 1 { "" } else { "s" }))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} ({}{items})",
+                def.full_name(prefix),
+                def.event_type
+            )?;
+        }
+    }
+    if !kept.is_empty() {
+        writeln!(
+            out,
+            "not touched (no registered event type declares them): {}",
+            kept.join(", ")
+        )?;
+    }
+    if ours.is_empty() {
+        return Ok(Vec::new());
+    }
+    match confirm {
+        Confirm::DryRun => {
+            writeln!(out, "dry run: nothing was dropped")?;
+            return Ok(Vec::new());
+        }
+        Confirm::AskOnTerminal => {
+            out.flush()?;
+            let stdin = std::io::stdin();
+            if !stdin.is_terminal() {
+                return Err(CliError::NotConfirmed { count: ours.len() });
+            }
+            let question = format!("drop these {} and all their events?", tables(ours.len()));
+            if !ask(&question, &mut stdin.lock(), &mut std::io::stderr())? {
+                return Err(CliError::Cancelled);
+            }
+        }
+        Confirm::Yes => {}
+    }
+    let mut dropped = Vec::new();
+    for (def, _) in &ours {
+        let name = def.full_name(prefix);
+        write!(out, "  dropping {name} ... ")?;
+        out.flush()?;
+        if table::delete_table(store, def).await? {
+            table::wait_until_deleted(store, &name, table::DELETED_TIMEOUT).await?;
+            writeln!(out, "dropped")?;
+        } else {
+            writeln!(out, "already gone")?;
+        }
+        dropped.push(name);
+    }
+    writeln!(out, "{} dropped", tables(dropped.len()))?;
+    Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ask_accepts_only_yes() {
+        for (answer, expected) in [
+            ("y\n", true),
+            ("YES\n", true),
+            (" yes \n", true),
+            ("n\n", false),
+            ("\n", false),
+            ("", false),
+            ("yess\n", false),
+        ] {
+            let mut prompt = Vec::new();
+            assert_eq!(
+                ask("drop?", &mut answer.as_bytes(), &mut prompt).unwrap(),
+                expected,
+                "{answer:?}"
+            );
+            assert_eq!(String::from_utf8(prompt).unwrap(), "drop? [y/N] ");
+        }
+    }
+
+    #[test]
+    fn drift_lines_are_one_line() {
+        for drift in [
+            Drift::MissingTable,
+            Drift::MissingCreatedAtIndex,
+            Drift::WrongKeySchema {
+                expected: "a HASH S".into(),
+                actual: "b HASH N".into(),
+            },
+        ] {
+            assert!(!describe_drift(&drift).contains('\n'));
+        }
+    }
+}

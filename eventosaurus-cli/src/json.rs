@@ -1,0 +1,263 @@
+//! The SDK's `TableDescription` as JSON in the shape of the DynamoDB API's DescribeTable
+//! `Table` (the SDK types are not serde, so this is written out by hand).
+
+use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, KeySchemaElement, Projection, ProvisionedThroughputDescription,
+    TableDescription,
+};
+use serde_json::{json, Map, Value};
+
+/// `TableDescription` → `{"TableName": .., "KeySchema": [..], ..}`; absent fields are omitted.
+pub fn table_description(d: &TableDescription) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "TableName", d.table_name().map(Value::from));
+    put(
+        &mut m,
+        "TableStatus",
+        d.table_status().map(|s| s.as_str().into()),
+    );
+    put(&mut m, "TableArn", d.table_arn().map(Value::from));
+    put(&mut m, "TableId", d.table_id().map(Value::from));
+    put(
+        &mut m,
+        "CreationDateTime",
+        d.creation_date_time().map(date_time),
+    );
+    put(&mut m, "KeySchema", Some(key_schema(d.key_schema())));
+    put(
+        &mut m,
+        "AttributeDefinitions",
+        Some(attribute_definitions(d.attribute_definitions())),
+    );
+    put(
+        &mut m,
+        "BillingModeSummary",
+        d.billing_mode_summary().map(|b| {
+            let mut s = Map::new();
+            put(
+                &mut s,
+                "BillingMode",
+                b.billing_mode().map(|m| m.as_str().into()),
+            );
+            put(
+                &mut s,
+                "LastUpdateToPayPerRequestDateTime",
+                b.last_update_to_pay_per_request_date_time().map(date_time),
+            );
+            Value::Object(s)
+        }),
+    );
+    put(
+        &mut m,
+        "ProvisionedThroughput",
+        d.provisioned_throughput().map(throughput),
+    );
+    put(&mut m, "ItemCount", d.item_count().map(Value::from));
+    put(
+        &mut m,
+        "TableSizeBytes",
+        d.table_size_bytes().map(Value::from),
+    );
+    if !d.local_secondary_indexes().is_empty() {
+        let lsis = d
+            .local_secondary_indexes()
+            .iter()
+            .map(|i| {
+                let mut s = Map::new();
+                put(&mut s, "IndexName", i.index_name().map(Value::from));
+                put(&mut s, "KeySchema", Some(key_schema(i.key_schema())));
+                put(&mut s, "Projection", i.projection().map(projection));
+                put(
+                    &mut s,
+                    "IndexSizeBytes",
+                    i.index_size_bytes().map(Value::from),
+                );
+                put(&mut s, "ItemCount", i.item_count().map(Value::from));
+                put(&mut s, "IndexArn", i.index_arn().map(Value::from));
+                Value::Object(s)
+            })
+            .collect();
+        m.insert("LocalSecondaryIndexes".into(), Value::Array(lsis));
+    }
+    if !d.global_secondary_indexes().is_empty() {
+        let gsis = d
+            .global_secondary_indexes()
+            .iter()
+            .map(|i| {
+                let mut s = Map::new();
+                put(&mut s, "IndexName", i.index_name().map(Value::from));
+                put(&mut s, "KeySchema", Some(key_schema(i.key_schema())));
+                put(&mut s, "Projection", i.projection().map(projection));
+                put(
+                    &mut s,
+                    "IndexStatus",
+                    i.index_status().map(|s| s.as_str().into()),
+                );
+                put(
+                    &mut s,
+                    "ProvisionedThroughput",
+                    i.provisioned_throughput().map(throughput),
+                );
+                put(
+                    &mut s,
+                    "IndexSizeBytes",
+                    i.index_size_bytes().map(Value::from),
+                );
+                put(&mut s, "ItemCount", i.item_count().map(Value::from));
+                put(&mut s, "IndexArn", i.index_arn().map(Value::from));
+                Value::Object(s)
+            })
+            .collect();
+        m.insert("GlobalSecondaryIndexes".into(), Value::Array(gsis));
+    }
+    put(
+        &mut m,
+        "StreamSpecification",
+        d.stream_specification().map(|s| {
+            let mut o = Map::new();
+            o.insert("StreamEnabled".into(), s.stream_enabled().into());
+            put(
+                &mut o,
+                "StreamViewType",
+                s.stream_view_type().map(|v| v.as_str().into()),
+            );
+            Value::Object(o)
+        }),
+    );
+    put(
+        &mut m,
+        "LatestStreamArn",
+        d.latest_stream_arn().map(Value::from),
+    );
+    put(
+        &mut m,
+        "LatestStreamLabel",
+        d.latest_stream_label().map(Value::from),
+    );
+    put(
+        &mut m,
+        "TableClassSummary",
+        d.table_class_summary()
+            .and_then(|c| c.table_class())
+            .map(|c| json!({ "TableClass": c.as_str() })),
+    );
+    put(
+        &mut m,
+        "DeletionProtectionEnabled",
+        d.deletion_protection_enabled().map(Value::from),
+    );
+    Value::Object(m)
+}
+
+fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(value) = value {
+        map.insert(key.to_owned(), value);
+    }
+}
+
+fn date_time(t: &DateTime) -> Value {
+    t.fmt(DateTimeFormat::DateTime)
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(t.as_secs_f64()))
+}
+
+fn key_schema(keys: &[KeySchemaElement]) -> Value {
+    keys.iter()
+        .map(|k| json!({ "AttributeName": k.attribute_name(), "KeyType": k.key_type().as_str() }))
+        .collect()
+}
+
+fn attribute_definitions(attrs: &[AttributeDefinition]) -> Value {
+    attrs
+        .iter()
+        .map(|a| json!({ "AttributeName": a.attribute_name(), "AttributeType": a.attribute_type().as_str() }))
+        .collect()
+}
+
+fn projection(p: &Projection) -> Value {
+    let mut m = Map::new();
+    put(
+        &mut m,
+        "ProjectionType",
+        p.projection_type().map(|t| t.as_str().into()),
+    );
+    if !p.non_key_attributes().is_empty() {
+        m.insert(
+            "NonKeyAttributes".into(),
+            p.non_key_attributes()
+                .iter()
+                .map(|a| Value::from(a.as_str()))
+                .collect(),
+        );
+    }
+    Value::Object(m)
+}
+
+fn throughput(t: &ProvisionedThroughputDescription) -> Value {
+    let mut m = Map::new();
+    put(
+        &mut m,
+        "ReadCapacityUnits",
+        t.read_capacity_units().map(Value::from),
+    );
+    put(
+        &mut m,
+        "WriteCapacityUnits",
+        t.write_capacity_units().map(Value::from),
+    );
+    put(
+        &mut m,
+        "NumberOfDecreasesToday",
+        t.number_of_decreases_today().map(Value::from),
+    );
+    put(
+        &mut m,
+        "LastIncreaseDateTime",
+        t.last_increase_date_time().map(date_time),
+    );
+    put(
+        &mut m,
+        "LastDecreaseDateTime",
+        t.last_decrease_date_time().map(date_time),
+    );
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType, TableStatus};
+
+    #[test]
+    fn description_renders_in_api_shape() {
+        let d = TableDescription::builder()
+            .table_name("dev_phone_call")
+            .table_status(TableStatus::Active)
+            .item_count(3)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("person_id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("person_id")
+                    .attribute_type(ScalarAttributeType::N)
+                    .build()
+                    .unwrap(),
+            )
+            .creation_date_time(DateTime::from_secs(0))
+            .build();
+        let v = table_description(&d);
+        assert_eq!(v["TableName"], "dev_phone_call");
+        assert_eq!(v["TableStatus"], "ACTIVE");
+        assert_eq!(v["ItemCount"], 3);
+        assert_eq!(v["KeySchema"][0]["KeyType"], "HASH");
+        assert_eq!(v["AttributeDefinitions"][0]["AttributeType"], "N");
+        assert_eq!(v["CreationDateTime"], "1970-01-01T00:00:00Z");
+        assert!(v.get("LocalSecondaryIndexes").is_none());
+    }
+}

@@ -1,0 +1,294 @@
+//! # eventosaurus-cli
+//!
+//! Create, list, describe, check and drop the DynamoDB tables of the event types linked into
+//! the binary, scoped to one environment prefix (`EVENT_ENVIRONMENT_PREFIX` or `--prefix`).
+//!
+//! An application gets the CLI for its own events with a three-line binary in a crate that
+//! defines (or depends on the crate that defines) its `#[derive(Storable)]` types:
+//!
+//! ```no_run
+//! fn main() {
+//!     eventosaurus_cli::main()
+//! }
+//! ```
+//!
+//! Every `#[derive(Storable)]` type linked into that binary registers its table (see
+//! [`eventosaurus::registry`]); the CLI acts on exactly those. The command functions in
+//! [`commands`] are plain async functions over a [`Store`], usable without the parser.
+//!
+//! Exit codes: [`EXIT_OK`] 0 on success, [`EXIT_FAILURE`] 1 on failure (DynamoDB errors,
+//! drift found by `check-tables`, a drop not confirmed), [`EXIT_USAGE`] 2 on usage errors (bad
+//! arguments, a missing or invalid prefix or endpoint). Errors are printed as one line,
+//! `error: ...`, on standard error.
+#![warn(missing_docs)]
+// The three-line binary above is the point of the example.
+#![allow(clippy::needless_doctest_main)]
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use eventosaurus::config::{ENDPOINT_VARS, ENVIRONMENT_PREFIX_VAR};
+use eventosaurus::table::Billing;
+use eventosaurus::{Config, Store};
+
+pub mod commands;
+mod error;
+pub mod json;
+
+pub use error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "eventosaurus-cli",
+    version,
+    about = "Create, list, describe, check and drop the DynamoDB tables of the registered event types.",
+    after_help = "Tables are named <prefix>_<table>. Exit codes: 0 success, 1 failure (including drift \
+                  found and a drop not confirmed), 2 usage (including a missing prefix)."
+)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Environment prefix: tables are named <PREFIX>_<table> [default: $EVENT_ENVIRONMENT_PREFIX]
+    #[arg(long, global = true, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// DynamoDB endpoint URL, e.g. http://127.0.0.1:8000 [default: $AWS_ENDPOINT_URL_DYNAMODB,
+    /// $AWS_ENDPOINT_URL or $AWS_ENDPOINT; else AWS]
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// AWS region [default: from the AWS configuration; us-east-1 for a local endpoint]
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+#[non_exhaustive]
+pub enum Command {
+    /// Create every registered table that is missing and wait until it is ACTIVE
+    CreateTables(CreateArgs),
+    /// List the tables named <prefix>_..., marking those a registered event type declares
+    ListTables {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the CreateTable definition of every registered table as JSON
+    DescribeTables {
+        /// Print the live DescribeTable of each table instead
+        #[arg(long)]
+        live: bool,
+    },
+    /// Compare the live tables with their definitions; exit 1 on any drift
+    CheckTables {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    // `query <table>` (issue 5) plugs in here: a `Query(QueryArgs)` variant, dispatched in
+    // `execute` to a `commands::query` function over the query planner's untyped `Plan`.
+    /// Drop the registered tables of this prefix (exact names only), after confirmation
+    DropTables {
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Only list what would be dropped
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Options of `create-tables`.
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// Billing mode of new tables
+    #[arg(long, value_enum, default_value_t = BillingArg::OnDemand)]
+    pub billing: BillingArg,
+    /// Read capacity units (with --billing provisioned)
+    #[arg(long, value_name = "N", required_if_eq("billing", "provisioned"))]
+    pub read: Option<i64>,
+    /// Write capacity units (with --billing provisioned)
+    #[arg(long, value_name = "N", required_if_eq("billing", "provisioned"))]
+    pub write: Option<i64>,
+}
+
+/// `--billing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BillingArg {
+    /// PAY_PER_REQUEST
+    OnDemand,
+    /// PROVISIONED, with --read and --write
+    Provisioned,
+}
+
+impl CreateArgs {
+    /// The billing mode these flags ask for.
+    pub fn billing(&self) -> Result<Billing, CliError> {
+        match (self.billing, self.read, self.write) {
+            (BillingArg::OnDemand, None, None) => Ok(Billing::OnDemand),
+            (BillingArg::OnDemand, _, _) => Err(CliError::Usage(
+                "--read and --write need --billing provisioned".to_owned(),
+            )),
+            (BillingArg::Provisioned, Some(read), Some(write)) if read >= 1 && write >= 1 => {
+                Ok(Billing::Provisioned { read, write })
+            }
+            (BillingArg::Provisioned, Some(_), Some(_)) => Err(CliError::Usage(
+                "--read and --write must be at least 1".to_owned(),
+            )),
+            (BillingArg::Provisioned, _, _) => Err(CliError::Usage(
+                "--billing provisioned needs --read N and --write N".to_owned(),
+            )),
+        }
+    }
+}
+
+/// The configuration the global flags and the environment give.
+///
+/// The prefix is `--prefix`, else `EVENT_ENVIRONMENT_PREFIX`; the endpoint is `--endpoint`,
+/// else the first of `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL` and `AWS_ENDPOINT`.
+pub fn config(global: &GlobalArgs) -> Result<Config, CliError> {
+    let non_empty = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+    let mut builder = Config::builder();
+    builder = match (&global.prefix, non_empty(ENVIRONMENT_PREFIX_VAR)) {
+        (Some(prefix), _) => builder.environment_prefix_from(prefix, "--prefix"),
+        (None, Some(prefix)) => builder.environment_prefix_from(prefix, ENVIRONMENT_PREFIX_VAR),
+        (None, None) => return Err(CliError::MissingPrefix),
+    };
+    if let Some(endpoint) = &global.endpoint {
+        builder = builder.endpoint_from(endpoint, "--endpoint");
+    } else if let Some((var, endpoint)) = ENDPOINT_VARS
+        .iter()
+        .find_map(|var| non_empty(var).map(|e| (*var, e)))
+    {
+        builder = builder.endpoint_from(endpoint, var);
+    }
+    if let Some(region) = &global.region {
+        builder = builder.region(region);
+    }
+    builder.build().map_err(CliError::Config)
+}
+
+/// Runs one command line (the first item is the program name) and returns the exit code.
+///
+/// Prints the command's output on standard output, and errors as one line on standard error.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    ExitCode::from(execute(args))
+}
+
+/// The whole CLI: parses `std::env::args_os()`, runs the command and exits the process with
+/// its exit code. The body of an application's own CLI binary: `fn main() { eventosaurus_cli::main() }`.
+///
+/// A panic (a bug) is reported as one `error: internal error: ...` line with exit code 1,
+/// without a stack trace.
+pub fn main() -> ! {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+        eprintln!(
+            "error: internal error: {message}{at} (a bug in eventosaurus-cli, please report it)"
+        );
+    }));
+    let code = std::panic::catch_unwind(|| execute(std::env::args_os())).unwrap_or(EXIT_FAILURE);
+    let _ = std::io::stdout().flush();
+    std::process::exit(i32::from(code))
+}
+
+fn execute<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version come here too, with exit code 0; usage errors with 2.
+            let _ = err.print();
+            return u8::try_from(err.exit_code()).unwrap_or(EXIT_USAGE);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return report(&CliError::Io(err)),
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => EXIT_OK,
+        Err(err) => report(&err),
+    }
+}
+
+fn report(err: &CliError) -> u8 {
+    let _ = std::io::stdout().flush();
+    eprintln!("error: {}", err.one_line());
+    err.exit_code()
+}
+
+/// Connects and runs the parsed command, writing its output to standard output.
+pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    // Usage errors first, before connecting.
+    let billing = match &cli.command {
+        Command::CreateTables(args) => args.billing()?,
+        _ => Billing::OnDemand,
+    };
+    let store = Store::connect(config(&cli.global)?)
+        .await
+        .map_err(CliError::Config)?;
+    let stdout = std::io::stdout();
+    let out = &mut stdout.lock();
+    let registered = eventosaurus::registry::tables();
+    match cli.command {
+        Command::CreateTables(_) => {
+            commands::create_tables(&store, &registered, billing, out).await?;
+        }
+        Command::ListTables { json } => {
+            commands::list_tables(&store, &registered, json, out).await?;
+        }
+        Command::DescribeTables { live: false } => {
+            commands::describe_tables(&store, &registered, out)?;
+        }
+        Command::DescribeTables { live: true } => {
+            commands::describe_live_tables(&store, &registered, out).await?;
+        }
+        Command::CheckTables { json } => {
+            commands::check_tables(&store, &registered, json, out).await?;
+        }
+        Command::DropTables { yes, dry_run } => {
+            let confirm = if dry_run {
+                commands::Confirm::DryRun
+            } else if yes {
+                commands::Confirm::Yes
+            } else {
+                commands::Confirm::AskOnTerminal
+            };
+            commands::drop_tables(&store, &registered, confirm, out).await?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,804 @@
+//! The real `eventosaurus-cli` binary against a real DynamoDB Local.
+//!
+//! Every test uses its own prefix and passes `--endpoint` and `--prefix` (the child's
+//! environment is cleared of the variables the CLI reads, so the flags are what count).
+//! Standard input is `/dev/null`: never a terminal.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use assert_cmd::prelude::*;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProjectionType,
+    ScalarAttributeType,
+};
+use aws_sdk_dynamodb::Client;
+use eventosaurus::table::{self, Billing};
+use eventosaurus::Storable;
+use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
+use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_eventosaurus-cli");
+/// The tables the repository binary registers (`src/events.rs` of the root package).
+const REGISTERED: [&str; 2] = ["neat_event", "phone_call"];
+
+fn command(program: impl Into<PathBuf>) -> Command {
+    let mut cmd = Command::new(program.into());
+    for var in [
+        "EVENT_ENVIRONMENT_PREFIX",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// `eventosaurus-cli --endpoint <local> --prefix <prefix> <args>`.
+fn cli(prefix: &str, args: &[&str]) -> Command {
+    let mut cmd = command(BIN);
+    cmd.args(["--endpoint", endpoint(), "--prefix", prefix])
+        .args(args);
+    cmd
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("utf-8 stderr")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(output)))
+}
+
+/// Asserts the run failed with `code` and printed exactly one line, `error: ...`, on stderr.
+fn one_line_error(output: &Output, code: i32) -> String {
+    let err = stderr(output);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{err}",
+        stdout(output)
+    );
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected, got:\n{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    lines[0].to_owned()
+}
+
+async fn client(prefix: &str) -> Client {
+    store_at(endpoint(), prefix).await.client().clone()
+}
+
+async fn table_names(client: &Client) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .list_tables()
+            .set_exclusive_start_table_name(start)
+            .send()
+            .await
+            .unwrap();
+        names.extend(page.table_names().iter().cloned());
+        start = page.last_evaluated_table_name().map(str::to_owned);
+        if start.is_none() {
+            return names;
+        }
+    }
+}
+
+/// A table made by hand with the raw SDK: hash key `hash` (of `hash_type`), no range key, no LSI.
+async fn create_raw(client: &Client, name: &str, hash: &str, hash_type: ScalarAttributeType) {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(hash)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(hash)
+                .attribute_type(hash_type)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+}
+
+async fn delete_raw(client: &Client, name: &str) {
+    let _ = client.delete_table().table_name(name).send().await;
+}
+
+#[tokio::test]
+async fn create_tables_twice_is_idempotent_and_tables_match_their_definitions() {
+    let prefix = unique_prefix("create");
+    let first = cli(&prefix, &["create-tables"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&first);
+    for table in REGISTERED {
+        assert!(text.contains(&format!("{prefix}_{table}")), "{text}");
+    }
+    assert!(
+        text.contains("2 tables ready: 2 created, 0 already existed"),
+        "{text}"
+    );
+
+    let second = cli(&prefix, &["create-tables"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&second);
+    assert_eq!(text.matches("already exists, ACTIVE").count(), 2, "{text}");
+    assert!(
+        text.contains("2 tables ready: 0 created, 2 already existed"),
+        "{text}"
+    );
+
+    // The key schema and the LSI exist as defined.
+    let store = store_at(endpoint(), &prefix).await;
+    for def in [PhoneCall::TABLE, NeatEvent::TABLE] {
+        let live = table::describe_table(&store, def)
+            .await
+            .unwrap()
+            .expect("table exists");
+        assert_eq!(live.table_status().map(|s| s.as_str()), Some("ACTIVE"));
+        let keys: Vec<_> = live
+            .key_schema()
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_owned(),
+                    k.key_type().as_str().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (def.partition_key.to_owned(), "HASH".to_owned()),
+                ("event_uuid".to_owned(), "RANGE".to_owned())
+            ]
+        );
+        let lsi = &live.local_secondary_indexes()[0];
+        assert_eq!(lsi.index_name(), Some(table::CREATED_AT_INDEX));
+        assert_eq!(lsi.key_schema()[1].attribute_name(), "created_at");
+        assert_eq!(
+            lsi.projection().and_then(|p| p.projection_type()),
+            Some(&ProjectionType::All)
+        );
+        assert!(table::drift(&def.spec(&prefix, Billing::OnDemand), Some(&live)).is_empty());
+    }
+
+    let check = cli(&prefix, &["check-tables"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&check).contains("all 2 registered tables match their definitions"),
+        "{}",
+        stdout(&check)
+    );
+
+    cli(&prefix, &["drop-tables", "--yes"]).assert().success();
+}
+
+#[tokio::test]
+async fn create_tables_provisioned() {
+    let prefix = unique_prefix("provisioned");
+    cli(
+        &prefix,
+        &[
+            "create-tables",
+            "--billing",
+            "provisioned",
+            "--read",
+            "3",
+            "--write",
+            "4",
+        ],
+    )
+    .assert()
+    .success();
+    let live = json(
+        cli(&prefix, &["describe-tables", "--live"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    for entry in live.as_array().unwrap() {
+        let table = &entry["Table"];
+        assert_eq!(
+            table["ProvisionedThroughput"]["ReadCapacityUnits"], 3,
+            "{entry}"
+        );
+        assert_eq!(
+            table["ProvisionedThroughput"]["WriteCapacityUnits"], 4,
+            "{entry}"
+        );
+    }
+    // Usage errors exit 2.
+    cli(&prefix, &["create-tables", "--billing", "provisioned"])
+        .assert()
+        .code(2);
+    let out = cli(&prefix, &["create-tables", "--read", "3"])
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 2);
+    assert!(line.contains("--billing provisioned"), "{line}");
+    cli(&prefix, &["drop-tables", "--yes"]).assert().success();
+}
+
+#[tokio::test]
+async fn region_flag_is_used() {
+    // DynamoDB Local keeps a separate set of tables per region: --region must reach the client.
+    let prefix = unique_prefix("region");
+    cli(&prefix, &["--region", "eu-west-1", "create-tables"])
+        .assert()
+        .success();
+    let listed = json(
+        cli(&prefix, &["--region", "eu-west-1", "list-tables", "--json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(
+        listed["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["exists"] == true),
+        "{listed}"
+    );
+    let listed = json(
+        cli(&prefix, &["list-tables", "--json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(
+        listed["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["exists"] == false),
+        "{listed}"
+    );
+    cli(&prefix, &["--region", "eu-west-1", "drop-tables", "--yes"])
+        .assert()
+        .success();
+}
+
+#[tokio::test]
+async fn list_and_describe_print_json() {
+    let prefix = unique_prefix("json");
+    let client = client(&prefix).await;
+    // Before creation: the registered tables are listed as missing.
+    let listed = json(
+        cli(&prefix, &["list-tables", "--json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert_eq!(listed["prefix"], prefix.as_str());
+    assert!(listed["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["exists"] == false && t["registered"] == true));
+
+    cli(&prefix, &["create-tables"]).assert().success();
+    let unregistered = format!("{prefix}_unregistered");
+    create_raw(&client, &unregistered, "id", ScalarAttributeType::S).await;
+    let store = store_at(endpoint(), &prefix).await;
+    PhoneCall {
+        person_id: 7,
+        phone_number: "555".into(),
+        last_called: "today".into(),
+    }
+    .store(&store)
+    .await
+    .unwrap();
+
+    let listed = json(
+        cli(&prefix, &["list-tables", "--json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert_eq!(listed["item_count_is_approximate"], true);
+    let tables = listed["tables"].as_array().unwrap();
+    let names: Vec<&str> = tables
+        .iter()
+        .map(|t| t["table_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            format!("{prefix}_neat_event"),
+            format!("{prefix}_phone_call"),
+            unregistered.clone()
+        ]
+    );
+    let phone = &tables[1];
+    assert_eq!(phone["registered"], true);
+    assert_eq!(phone["event_type"], "PhoneCall");
+    assert_eq!(phone["status"], "ACTIVE");
+    assert_eq!(
+        phone["item_count"], 1,
+        "DynamoDB Local keeps ItemCount current: {phone}"
+    );
+    assert_eq!(tables[2]["registered"], false);
+    assert_eq!(tables[2]["event_type"], Value::Null);
+
+    // The text form marks the same.
+    let text = stdout(
+        cli(&prefix, &["list-tables"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(
+        text.contains("2 declared by registered event types, 1 not"),
+        "{text}"
+    );
+    assert!(text.contains("approximate"), "{text}");
+
+    let described = json(
+        cli(&prefix, &["describe-tables"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let specs = described.as_array().unwrap();
+    assert_eq!(specs.len(), 2);
+    assert_eq!(specs[1]["TableName"], format!("{prefix}_phone_call"));
+    assert_eq!(specs[1]["KeySchema"][0]["AttributeName"], "person_id");
+    assert_eq!(specs[1]["AttributeDefinitions"][0]["AttributeType"], "N");
+    assert_eq!(
+        specs[1]["LocalSecondaryIndexes"][0]["IndexName"],
+        "created_at_index"
+    );
+    assert_eq!(specs[1]["BillingMode"], "PAY_PER_REQUEST");
+
+    let live = json(
+        cli(&prefix, &["describe-tables", "--live"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let live = live.as_array().unwrap();
+    assert_eq!(live.len(), 2);
+    assert_eq!(live[0]["EventType"], "NeatEvent");
+    let table = &live[1]["Table"];
+    assert_eq!(table["TableName"], format!("{prefix}_phone_call"));
+    assert_eq!(table["TableStatus"], "ACTIVE");
+    assert_eq!(table["KeySchema"], specs[1]["KeySchema"]);
+    assert_eq!(
+        table["LocalSecondaryIndexes"][0]["KeySchema"],
+        specs[1]["LocalSecondaryIndexes"][0]["KeySchema"]
+    );
+    assert_eq!(
+        table["LocalSecondaryIndexes"][0]["Projection"]["ProjectionType"],
+        "ALL"
+    );
+    assert_eq!(
+        table["BillingModeSummary"]["BillingMode"],
+        "PAY_PER_REQUEST"
+    );
+    assert_eq!(table["ItemCount"], 1);
+
+    cli(&prefix, &["drop-tables", "--yes"]).assert().success();
+    let live = json(
+        cli(&prefix, &["describe-tables", "--live"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    assert!(
+        live.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["Table"].is_null()),
+        "{live}"
+    );
+    delete_raw(&client, &unregistered).await;
+}
+
+#[tokio::test]
+async fn check_tables_detects_a_hand_made_table_with_the_wrong_key() {
+    let prefix = unique_prefix("check");
+    let client = client(&prefix).await;
+    // phone_call's partition key is person_id (N); make it by hand as a string key, no LSI.
+    create_raw(
+        &client,
+        &format!("{prefix}_phone_call"),
+        "person_id",
+        ScalarAttributeType::S,
+    )
+    .await;
+
+    let out = cli(&prefix, &["check-tables"]).output().unwrap();
+    let line = one_line_error(&out, 1);
+    assert!(line.contains("2 of 2 registered tables differ"), "{line}");
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("{prefix}_neat_event (NeatEvent): missing table")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{prefix}_phone_call (PhoneCall): wrong key schema: expected `person_id HASH N, event_uuid RANGE S`, \
+             found `person_id HASH S`"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("missing local secondary index `created_at_index`"),
+        "{text}"
+    );
+
+    let out = cli(&prefix, &["check-tables", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let checks = json(&out);
+    let checks = checks.as_array().unwrap();
+    assert_eq!(checks[0]["drift"][0]["drift"], "missing_table");
+    assert_eq!(checks[1]["ok"], false);
+    assert_eq!(checks[1]["drift"][0]["drift"], "wrong_key_schema");
+    assert_eq!(checks[1]["drift"][0]["actual"], "person_id HASH S");
+    assert_eq!(checks[1]["drift"][1]["drift"], "missing_created_at_index");
+
+    // create-tables leaves the existing (wrong) table alone: it is reported, not replaced.
+    cli(&prefix, &["create-tables"]).assert().success();
+    let out = cli(&prefix, &["check-tables"]).output().unwrap();
+    assert!(one_line_error(&out, 1).contains("1 of 2 registered tables differ"));
+    cli(&prefix, &["drop-tables", "--yes"]).assert().success();
+}
+
+#[tokio::test]
+async fn drop_tables_drops_exactly_ours_and_leaves_decoys_alone() {
+    let prefix = unique_prefix("drop");
+    let client = client(&prefix).await;
+    cli(&prefix, &["create-tables"]).assert().success();
+    let other_prefix = unique_prefix("drop-other");
+    cli(&other_prefix, &["create-tables"]).assert().success();
+    let decoys = [
+        // A name that extends the prefix ...
+        format!("{prefix}x_phone_call"),
+        // ... a longer environment that starts with ours and `_` ...
+        format!("{prefix}_eu_phone_call"),
+        format!("{prefix}_eu_neat_event"),
+        // ... and an unregistered table under our prefix.
+        format!("{prefix}_phone_calls"),
+        format!("{prefix}_unregistered"),
+    ];
+    for decoy in &decoys {
+        create_raw(&client, decoy, "id", ScalarAttributeType::S).await;
+    }
+
+    // Without --yes and without a terminal: refused, nothing dropped.
+    let out = cli(&prefix, &["drop-tables"]).output().unwrap();
+    let line = one_line_error(&out, 1);
+    assert!(
+        line.contains("refusing to drop 2 table(s)") && line.contains("--yes"),
+        "{line}"
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("  {prefix}_phone_call (PhoneCall")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  {prefix}_neat_event (NeatEvent")),
+        "{text}"
+    );
+    for decoy in decoys
+        .iter()
+        .filter(|d| d.starts_with(&format!("{prefix}_")))
+    {
+        assert!(
+            !text.contains(&format!("  {decoy} ")),
+            "{decoy} must not be listed for dropping:\n{text}"
+        );
+        assert!(
+            text.contains(decoy.as_str()),
+            "{decoy} is listed as not touched:\n{text}"
+        );
+    }
+
+    // --dry-run: lists, drops nothing.
+    let out = cli(&prefix, &["drop-tables", "--dry-run"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&out).contains("dry run: nothing was dropped"),
+        "{}",
+        stdout(&out)
+    );
+    let names = table_names(&client).await;
+    for table in REGISTERED {
+        assert!(
+            names.contains(&format!("{prefix}_{table}")),
+            "dry run dropped {table}"
+        );
+    }
+
+    // --yes: drops ours, and only ours.
+    let out = cli(&prefix, &["drop-tables", "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        stdout(&out).contains("2 tables dropped"),
+        "{}",
+        stdout(&out)
+    );
+    let names = table_names(&client).await;
+    for table in REGISTERED {
+        assert!(
+            !names.contains(&format!("{prefix}_{table}")),
+            "{table} was not dropped"
+        );
+        assert!(
+            names.contains(&format!("{other_prefix}_{table}")),
+            "another prefix's {table} was dropped"
+        );
+    }
+    for decoy in &decoys {
+        assert!(names.contains(decoy), "decoy {decoy} was dropped");
+    }
+
+    // Again: nothing left to drop, not an error.
+    let out = cli(&prefix, &["drop-tables", "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(stdout(&out).contains("nothing to drop"), "{}", stdout(&out));
+
+    for decoy in &decoys {
+        delete_raw(&client, decoy).await;
+    }
+    cli(&other_prefix, &["drop-tables", "--yes"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn missing_prefix_is_one_line_naming_the_variable_and_the_flag() {
+    let out = command(BIN)
+        .args(["--endpoint", "http://127.0.0.1:9", "list-tables"])
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 2);
+    assert!(
+        line.contains("EVENT_ENVIRONMENT_PREFIX") && line.contains("--prefix"),
+        "{line}"
+    );
+    // The variable works as well as the flag.
+    let out = command(BIN)
+        .env("EVENT_ENVIRONMENT_PREFIX", "bad prefix")
+        .args(["--endpoint", "http://127.0.0.1:9", "list-tables"])
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 2);
+    assert!(
+        line.contains("\"bad prefix\" (from EVENT_ENVIRONMENT_PREFIX)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn unreachable_endpoint_is_one_line_naming_it() {
+    // Port 9 (discard) on loopback: nothing listens there.
+    let endpoint = "http://127.0.0.1:9";
+    for args in [
+        &["list-tables"][..],
+        &["create-tables"],
+        &["check-tables"],
+        &["drop-tables", "--yes"],
+    ] {
+        let out = command(BIN)
+            .args(["--prefix", "unreachable", "--endpoint", endpoint])
+            .args(args)
+            .output()
+            .unwrap();
+        let line = one_line_error(&out, 1);
+        assert!(
+            line.contains(&format!("could not reach DynamoDB at {endpoint}")),
+            "{line}"
+        );
+    }
+    let out = command(BIN)
+        .args(["--prefix", "p", "--endpoint", "127.0.0.1:9", "list-tables"])
+        .output()
+        .unwrap();
+    assert!(one_line_error(&out, 2).contains("from --endpoint"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    command(BIN).assert().code(2);
+    command(BIN).args(["no-such-command"]).assert().code(2);
+    command(BIN)
+        .args(["list-tables", "--no-such-flag"])
+        .assert()
+        .code(2);
+    let help = command(BIN)
+        .arg("--help")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    for name in [
+        "create-tables",
+        "list-tables",
+        "describe-tables",
+        "check-tables",
+        "drop-tables",
+    ] {
+        assert!(stdout(&help).contains(name), "{}", stdout(&help));
+    }
+}
+
+#[tokio::test]
+async fn list_tables_pages_past_100_tables() {
+    let prefix = unique_prefix("many");
+    let client = client(&prefix).await;
+    let names: Vec<String> = (0..105).map(|i| format!("{prefix}_t{i:03}")).collect();
+    // A decoy just past our names in ListTables' order, and one just before.
+    let decoys = [format!("{prefix}x_after"), format!("{prefix}-before")];
+    let mut tasks = tokio::task::JoinSet::new();
+    for name in names.iter().chain(&decoys) {
+        let (client, name) = (client.clone(), name.clone());
+        tasks.spawn(async move { create_raw(&client, &name, "id", ScalarAttributeType::S).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+
+    let listed = json(
+        cli(&prefix, &["list-tables", "--json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let listed: Vec<&str> = listed["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["exists"] == true)
+        .map(|t| t["table_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, names, "all 105 tables, in order, and no decoy");
+    // The library function agrees.
+    let store = store_at(endpoint(), &prefix).await;
+    assert_eq!(table::list_tables(&store).await.unwrap(), names);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for name in names.iter().chain(&decoys) {
+        let (client, name) = (client.clone(), name.clone());
+        tasks.spawn(async move { delete_raw(&client, &name).await });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// An application's own three-line binary (`examples/my_app_cli.rs`) registers its own event
+/// type, and only that; the repository binary registers the example events. `cargo test`
+/// builds the example next to the binary.
+#[test]
+fn a_users_binary_acts_on_its_own_events() {
+    let example = PathBuf::from(BIN)
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("my_app_cli");
+    assert!(
+        example.is_file(),
+        "{} is missing: run `cargo test -p eventosaurus-cli` (which builds examples) or `cargo build -p \
+         eventosaurus-cli --example my_app_cli`",
+        example.display()
+    );
+    let prefix = unique_prefix("user");
+    let mut cmd = command(&example);
+    cmd.args(["--endpoint", endpoint(), "--prefix", &prefix]);
+    let described = json(cmd.arg("describe-tables").assert().success().get_output());
+    let names: Vec<&str> = described
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["TableName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [format!("{prefix}_signup")]);
+
+    let mut cmd = command(&example);
+    cmd.args(["--endpoint", endpoint(), "--prefix", &prefix]);
+    cmd.arg("create-tables").assert().success();
+    let mut cmd = command(&example);
+    cmd.args([
+        "--endpoint",
+        endpoint(),
+        "--prefix",
+        &prefix,
+        "list-tables",
+        "--json",
+    ]);
+    let listed = json(cmd.assert().success().get_output());
+    assert_eq!(
+        listed["tables"][0]["table_name"],
+        format!("{prefix}_signup")
+    );
+    assert_eq!(listed["tables"][0]["event_type"], "Signup");
+    assert_eq!(listed["tables"][0]["status"], "ACTIVE");
+
+    // The repository binary does not know Signup: for it, the table is not registered.
+    let listed = json(
+        cli(&prefix, &["list-tables", "--json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let signup = listed["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table_name"] == format!("{prefix}_signup"))
+        .cloned();
+    assert_eq!(signup.expect("listed")["registered"], false);
+    let described = json(
+        cli(&prefix, &["describe-tables"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let names: Vec<&str> = described
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["TableName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            format!("{prefix}_neat_event"),
+            format!("{prefix}_phone_call")
+        ]
+    );
+
+    let mut cmd = command(&example);
+    cmd.args([
+        "--endpoint",
+        endpoint(),
+        "--prefix",
+        &prefix,
+        "drop-tables",
+        "--yes",
+    ]);
+    cmd.assert().success();
+}
