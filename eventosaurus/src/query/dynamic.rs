@@ -363,7 +363,9 @@ fn json_string(text: &str) -> Result<(String, &str), ParseConditionError> {
             let end = stream.byte_offset();
             Ok((value, &text[end..]))
         }
-        _ => Err(syntax(format!("unterminated or invalid quoted value `{text}`"))),
+        _ => Err(syntax(format!(
+            "unterminated or invalid quoted value `{text}`"
+        ))),
     }
 }
 
@@ -485,21 +487,53 @@ mod tests {
             ("person_id<=5.5", Operator::Le, vec![n("5.5")]),
             ("person_id>1e3", Operator::Gt, vec![n("1e3")]),
             ("person_id >= 0", Operator::Ge, vec![n("0")]),
-            ("person_id in 1, 2,3", Operator::In, vec![n("1"), n("2"), n("3")]),
+            (
+                "person_id in 1, 2,3",
+                Operator::In,
+                vec![n("1"), n("2"), n("3")],
+            ),
             ("person_id IN 7", Operator::In, vec![n("7")]),
-            ("person_id between 1,9", Operator::Between, vec![n("1"), n("9")]),
+            (
+                "person_id between 1,9",
+                Operator::Between,
+                vec![n("1"), n("9")],
+            ),
             (
                 "created_at between 2015-01-01,2015-02-01",
                 Operator::Between,
                 vec![s("2015-01-01"), s("2015-02-01")],
             ),
             ("created_at>2015-01-04", Operator::Gt, vec![s("2015-01-04")]),
-            ("event_uuid begins_with ab", Operator::BeginsWith, vec![s("ab")]),
-            ("phone_number begins_with 555", Operator::BeginsWith, vec![s("555")]),
-            ("phone_number contains 0 1", Operator::Contains, vec![s("0 1")]),
-            ("phone_number NOT_CONTAINS x", Operator::NotContains, vec![s("x")]),
-            ("answered = true", Operator::Eq, vec![AttributeValue::Bool(true)]),
-            ("answered!=FALSE", Operator::Ne, vec![AttributeValue::Bool(false)]),
+            (
+                "event_uuid begins_with ab",
+                Operator::BeginsWith,
+                vec![s("ab")],
+            ),
+            (
+                "phone_number begins_with 555",
+                Operator::BeginsWith,
+                vec![s("555")],
+            ),
+            (
+                "phone_number contains 0 1",
+                Operator::Contains,
+                vec![s("0 1")],
+            ),
+            (
+                "phone_number NOT_CONTAINS x",
+                Operator::NotContains,
+                vec![s("x")],
+            ),
+            (
+                "answered = true",
+                Operator::Eq,
+                vec![AttributeValue::Bool(true)],
+            ),
+            (
+                "answered!=FALSE",
+                Operator::Ne,
+                vec![AttributeValue::Bool(false)],
+            ),
         ];
         for (text, operator, values) in cases {
             let c = parse(text);
@@ -557,7 +591,10 @@ mod tests {
         }
         let many = format!(
             "person_id in {}",
-            (0..101).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+            (0..101)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
         );
         assert!(matches!(err(&many), ParseConditionError::Syntax { .. }));
     }
@@ -591,16 +628,28 @@ mod tests {
              phone_number, answered, event_uuid, created_at"
         );
         let e = err("tags contains a");
-        assert!(matches!(e, ParseConditionError::UnsupportedAttribute { .. }));
-        assert!(e.to_string().contains("usable attributes: person_id"), "{e}");
+        assert!(matches!(
+            e,
+            ParseConditionError::UnsupportedAttribute { .. }
+        ));
+        assert!(
+            e.to_string().contains("usable attributes: person_id"),
+            "{e}"
+        );
     }
 
     #[test]
     fn parsed_conditions_plan_like_typed_ones() {
         use crate::query::{Plan, QueryOptions, Select};
         let conditions = parse_conditions(&DEF, ["person_id=5", "created_at>2015-01-04"]).unwrap();
-        let plan = Plan::build(&DEF, "dev", &conditions, &QueryOptions::default(), Select::Items)
-            .unwrap();
+        let plan = Plan::build(
+            &DEF,
+            "dev",
+            &conditions,
+            &QueryOptions::default(),
+            Select::Items,
+        )
+        .unwrap();
         assert_eq!(plan.index.as_deref(), Some("created_at_index"));
         assert_eq!(
             plan.key_condition[1],
