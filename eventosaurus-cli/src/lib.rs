@@ -1,7 +1,8 @@
 //! # eventosaurus-cli
 //!
-//! Create, list, describe, check, query and drop the DynamoDB tables of the event types linked into
-//! the binary, scoped to one environment prefix (`EVENT_ENVIRONMENT_PREFIX` or `--prefix`).
+//! Create, list, describe, check and drop the DynamoDB tables of the event types linked into
+//! the binary, and query their events (`query <table> --by person_id=5`), scoped to one
+//! environment prefix (`EVENT_ENVIRONMENT_PREFIX` or `--prefix`).
 //!
 //! An application gets the CLI for its own events with a three-line binary in a crate that
 //! defines (or depends on the crate that defines) its `#[derive(Storable)]` types:
@@ -17,8 +18,9 @@
 //! [`commands`] are plain async functions over a [`Store`], usable without the parser.
 //!
 //! Exit codes: [`EXIT_OK`] 0 on success, [`EXIT_FAILURE`] 1 on failure (DynamoDB errors,
-//! drift found by `check-tables`, a drop not confirmed), [`EXIT_USAGE`] 2 on usage errors (bad
-//! arguments, a missing or invalid prefix or endpoint). Errors are printed as one line,
+//! drift found by `check-tables`, a drop not confirmed, a `query` needing a Scan without
+//! `--allow-scan`), [`EXIT_USAGE`] 2 on usage errors (bad arguments, a missing or invalid prefix
+//! or endpoint, an unregistered table or a malformed `--by`). Errors are printed as one line,
 //! `error: ...`, on standard error.
 #![warn(missing_docs)]
 // The three-line binary above is the point of the example.
@@ -44,7 +46,8 @@ pub use error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 #[command(
     name = "eventosaurus-cli",
     version,
-    about = "Create, list, describe, check, query and drop the DynamoDB tables of the registered event types.",
+    about = "Create, list, describe, check and drop the DynamoDB tables of the registered event \
+             types, and query their events.",
     after_help = "Tables are named <prefix>_<table>. Exit codes: 0 success, 1 failure (including drift \
                   found and a drop not confirmed), 2 usage (including a missing prefix)."
 )]
