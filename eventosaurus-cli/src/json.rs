@@ -291,6 +291,36 @@ pub fn attribute_to_text(value: &AttributeValue) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn items_as_plain_json() {
+        use aws_sdk_dynamodb::primitives::Blob;
+        let n = |v: &str| AttributeValue::N(v.to_owned());
+        let mut item = Item::new();
+        item.insert("int".into(), n("5"));
+        item.insert("neg".into(), n("-12"));
+        item.insert("big".into(), n("18446744073709551615"));
+        item.insert("huge".into(), n("123456789012345678901234567890"));
+        item.insert("float".into(), n("2.5"));
+        item.insert("s".into(), AttributeValue::S("x y".into()));
+        item.insert("b".into(), AttributeValue::Bool(true));
+        item.insert("null".into(), AttributeValue::Null(true));
+        item.insert("bin".into(), AttributeValue::B(Blob::new(vec![1, 2])));
+        item.insert(
+            "list".into(),
+            AttributeValue::L(vec![n("1"), AttributeValue::S("a".into())]),
+        );
+        let value = item_to_plain_json(&item);
+        assert_eq!(
+            value.to_string(),
+            r#"{"b":true,"big":18446744073709551615,"bin":[1,2],"float":2.5,"huge":"123456789012345678901234567890","int":5,"list":[1,"a"],"neg":-12,"null":null,"s":"x y"}"#
+        );
+        assert_eq!(
+            attribute_to_text(&AttributeValue::S("a\nb".into())),
+            "a\\nb"
+        );
+        assert_eq!(attribute_to_text(&n("5.0")), "5.0");
+    }
+
     use super::*;
     use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType, TableStatus};
 
