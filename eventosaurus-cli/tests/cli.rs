@@ -663,6 +663,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
         "list-tables",
         "describe-tables",
         "check-tables",
+        "query",
         "drop-tables",
     ] {
         assert!(stdout(&help).contains(name), "{}", stdout(&help));
