@@ -7,12 +7,16 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Instant;
 
+use eventosaurus::codec::Item;
+use eventosaurus::query::{
+    collect_items, count_items, Condition, Operation, Plan, QueryOptions, RawPages, Select,
+};
 use eventosaurus::table::{self, Billing, CreateOutcome, Drift, TableDef};
 use eventosaurus::Store;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::CliError;
+use crate::{CliError, QueryArgs};
 
 /// Text printed with item counts: they come from DescribeTable's `ItemCount`.
 pub const ITEM_COUNT_NOTE: &str =
@@ -487,6 +491,252 @@ pub async fn drop_tables(
     }
     writeln!(out, "{} dropped", tables(dropped.len()))?;
     Ok(dropped)
+}
+
+/// A parsed `query`: the table, its conditions and what to print.
+#[derive(Debug, Clone)]
+pub struct QueryRequest {
+    /// The registered table.
+    pub def: &'static TableDef,
+    /// The conditions (all must hold), typed by the table's attributes.
+    pub conditions: Vec<Condition>,
+    /// Limit, order, consistency, scan permission.
+    pub options: QueryOptions,
+    /// What to print.
+    pub output: QueryOutput,
+}
+
+/// What `query` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryOutput {
+    /// A table of events, then how many (the default).
+    Table,
+    /// One JSON object per event and line (`--json`).
+    JsonLines,
+    /// How many events match (`--count`); as `{"count": N}` with `json`.
+    Count {
+        /// `--json` was given too.
+        json: bool,
+    },
+    /// The planned request as JSON, not sent (`--explain`); planned with `Select=COUNT` if
+    /// `count`.
+    Explain {
+        /// `--count` was given too.
+        count: bool,
+    },
+}
+
+/// The registered table named `name` (the logical name, without prefix), or a usage error
+/// listing the registered names.
+pub fn registered_table(
+    defs: &[&'static TableDef],
+    name: &str,
+) -> Result<&'static TableDef, CliError> {
+    require_registered(defs)?;
+    defs.iter()
+        .copied()
+        .find(|d| d.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = defs.iter().map(|d| d.name).collect();
+            let hint = if name.contains('_')
+                && defs.iter().any(|d| name.ends_with(&format!("_{}", d.name)))
+            {
+                " (give the table name without the prefix; the prefix comes from --prefix)"
+            } else {
+                ""
+            };
+            CliError::Usage(format!(
+                "no registered table `{name}`{hint}; the registered tables are: {}",
+                names.join(", ")
+            ))
+        })
+}
+
+impl QueryRequest {
+    /// Checks the arguments of `query` against the registered tables: usage errors (an
+    /// unregistered table, a malformed or unknown `--by`, `--limit 0`) come out here,
+    /// before anything is sent.
+    pub fn from_args(defs: &[&'static TableDef], args: &QueryArgs) -> Result<Self, CliError> {
+        let def = registered_table(defs, &args.table)?;
+        let conditions = args
+            .by
+            .iter()
+            .map(|text| {
+                Condition::parse(def, text)
+                    .map_err(|e| CliError::Usage(format!("invalid --by {text:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if args.limit == Some(0) {
+            return Err(CliError::Usage("--limit must be at least 1".to_owned()));
+        }
+        let output = match (args.explain, args.count, args.json) {
+            (true, count, _) => QueryOutput::Explain { count },
+            (false, true, json) => QueryOutput::Count { json },
+            (false, false, true) => QueryOutput::JsonLines,
+            (false, false, false) => QueryOutput::Table,
+        };
+        Ok(QueryRequest {
+            def,
+            conditions,
+            options: QueryOptions {
+                limit: args.limit,
+                descending: args.desc,
+                consistent_read: args.consistent_read,
+                allow_scan: args.allow_scan,
+                ..QueryOptions::default()
+            },
+            output,
+        })
+    }
+
+    /// The plan, exactly as the typed builder would make it for the same conditions.
+    pub fn plan(&self, environment_prefix: &str) -> Result<Plan, CliError> {
+        let select = match self.output {
+            QueryOutput::Count { .. } | QueryOutput::Explain { count: true } => Select::Count,
+            _ => Select::Items,
+        };
+        Plan::build(
+            self.def,
+            environment_prefix,
+            &self.conditions,
+            &self.options,
+            select,
+        )
+        .map_err(|err| match err {
+            eventosaurus::Error::ScanRequired { table, reason } => CliError::ScanRefused {
+                table,
+                reason,
+                partition_key: self.def.partition_key.to_owned(),
+            },
+            other => other.into(),
+        })
+    }
+}
+
+/// `query`: plans the conditions with the library's planner and runs the plan with its
+/// executor (or only prints the plan). Returns how many events matched (0 for `--explain`).
+pub async fn query(
+    store: &Store,
+    request: &QueryRequest,
+    out: &mut dyn Write,
+) -> Result<u64, CliError> {
+    let plan = request.plan(store.environment_prefix())?;
+    match request.output {
+        QueryOutput::Explain { .. } => {
+            writeln!(out, "{}", to_json(&plan)?)?;
+            Ok(0)
+        }
+        QueryOutput::Count { json } => {
+            let count = count_items(store, plan).await?;
+            if json {
+                writeln!(out, "{}", json!({ "count": count }))?;
+            } else {
+                writeln!(out, "{count}")?;
+            }
+            Ok(count)
+        }
+        QueryOutput::JsonLines => {
+            // Page by page, so that a large result starts printing at once.
+            let mut pages = RawPages::new(store, plan);
+            let mut n = 0;
+            while let Some(page) = pages.next_page().await {
+                for item in page?.items {
+                    writeln!(out, "{}", crate::json::item_to_plain_json(&item))?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+        QueryOutput::Table => {
+            let operation = match plan.operation {
+                Operation::Query => "Query",
+                Operation::Scan => "Scan",
+            };
+            let via = plan
+                .index
+                .as_ref()
+                .map(|i| format!(" on index {i}"))
+                .unwrap_or_default();
+            let table_name = plan.table.clone();
+            let items = collect_items(store, plan).await?;
+            write_item_table(request.def, &items, out)?;
+            writeln!(
+                out,
+                "{} ({operation} of {table_name}{via})",
+                match items.len() {
+                    1 => "1 event".to_owned(),
+                    n => format!("{n} events"),
+                }
+            )?;
+            Ok(items.len() as u64)
+        }
+    }
+}
+
+/// The events as an aligned table: the partition key, `created_at`, `event_uuid`, then the
+/// other attributes in declaration order (and any undeclared ones, by name).
+fn write_item_table(def: &TableDef, items: &[Item], out: &mut dyn Write) -> Result<(), CliError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut columns: Vec<String> = vec![
+        def.partition_key.to_owned(),
+        table::CREATED_AT.to_owned(),
+        table::EVENT_UUID.to_owned(),
+    ];
+    for attribute in def.attributes {
+        if !columns.iter().any(|c| c == attribute.name) {
+            columns.push(attribute.name.to_owned());
+        }
+    }
+    let mut extra: Vec<&String> = items
+        .iter()
+        .flat_map(|item| item.keys())
+        .filter(|k| !columns.contains(k))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    columns.extend(extra.into_iter().cloned());
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|item| {
+            columns
+                .iter()
+                .map(|c| {
+                    item.get(c)
+                        .map(crate::json::attribute_to_text)
+                        .unwrap_or_else(|| "-".to_owned())
+                })
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let mut line = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        line.truncate(line.trim_end().len());
+        line
+    };
+    let header: Vec<String> = columns.iter().map(|c| c.to_ascii_uppercase()).collect();
+    writeln!(out, "{}", line(&header))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -62,6 +62,21 @@ pub enum CliError {
     #[error("not confirmed: nothing was dropped")]
     Cancelled,
 
+    /// `query` has no EQ condition on the partition key and `--allow-scan` was not given.
+    #[error(
+        "refusing to Scan `{table}`: {reason}; a query reads one partition and needs an EQ \
+         condition on the partition key (e.g. --by {partition_key}=VALUE); pass --allow-scan to \
+         read the whole table with the conditions as a filter"
+    )]
+    ScanRefused {
+        /// The full table name.
+        table: String,
+        /// Why the query is not a Query.
+        reason: String,
+        /// The partition key attribute.
+        partition_key: String,
+    },
+
     /// Writing the output (or reading the answer) failed.
     #[error("could not write output: {0}")]
     Io(#[from] std::io::Error),

@@ -1,11 +1,15 @@
 //! The SDK's `TableDescription` as JSON in the shape of the DynamoDB API's DescribeTable
-//! `Table` (the SDK types are not serde, so this is written out by hand).
+//! `Table` (the SDK types are not serde, so this is written out by hand), and items as plain
+//! JSON for `query --json`.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, KeySchemaElement, Projection, ProvisionedThroughputDescription,
-    TableDescription,
+    AttributeDefinition, AttributeValue, KeySchemaElement, Projection,
+    ProvisionedThroughputDescription, TableDescription,
 };
+use eventosaurus::codec::Item;
 use serde_json::{json, Map, Value};
 
 /// `TableDescription` → `{"TableName": .., "KeySchema": [..], ..}`; absent fields are omitted.
@@ -224,8 +228,99 @@ fn throughput(t: &ProvisionedThroughputDescription) -> Value {
     Value::Object(m)
 }
 
+/// An item as a plain JSON object (keys sorted), e.g.
+/// `{"created_at":"…","event_uuid":"…","person_id":5,"phone_number":"555-0100"}`: numbers
+/// as JSON numbers (as strings when JSON cannot hold them exactly), strings, bools, null,
+/// lists and string/number sets as arrays, maps as objects, binaries as arrays of bytes.
+pub fn item_to_plain_json(item: &Item) -> Value {
+    let sorted: BTreeMap<&String, Value> = item
+        .iter()
+        .map(|(k, v)| (k, attribute_to_plain_json(v)))
+        .collect();
+    Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+}
+
+/// One attribute value as plain JSON; see [`item_to_plain_json`].
+pub fn attribute_to_plain_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => Value::from(s.as_str()),
+        AttributeValue::N(n) => number(n),
+        AttributeValue::Bool(b) => Value::from(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::B(b) => Value::from(b.as_ref().to_vec()),
+        AttributeValue::Ss(v) => Value::from(v.clone()),
+        AttributeValue::Ns(v) => Value::Array(v.iter().map(|n| number(n)).collect()),
+        AttributeValue::Bs(v) => {
+            Value::Array(v.iter().map(|b| Value::from(b.as_ref().to_vec())).collect())
+        }
+        AttributeValue::L(v) => Value::Array(v.iter().map(attribute_to_plain_json).collect()),
+        AttributeValue::M(m) => item_to_plain_json(m),
+        other => Value::from(format!("{other:?}")),
+    }
+}
+
+/// A DynamoDB number as a JSON number when it round-trips exactly, else as its string.
+fn number(n: &str) -> Value {
+    if let Ok(i) = n.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Ok(u) = n.parse::<u64>() {
+        return Value::from(u);
+    }
+    match n.parse::<f64>() {
+        Ok(f) if f.is_finite() && f.to_string() == n => Value::from(f),
+        _ => Value::from(n),
+    }
+}
+
+/// One attribute value as text for a table cell: strings without quotes, numbers and bools
+/// as written, anything else as compact plain JSON. Control characters are escaped.
+pub fn attribute_to_text(value: &AttributeValue) -> String {
+    let text = match value {
+        AttributeValue::S(s) => s.clone(),
+        AttributeValue::N(n) => n.clone(),
+        AttributeValue::Bool(b) => b.to_string(),
+        other => attribute_to_plain_json(other).to_string(),
+    };
+    if text.chars().any(char::is_control) {
+        text.escape_debug().to_string()
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn items_as_plain_json() {
+        use aws_sdk_dynamodb::primitives::Blob;
+        let n = |v: &str| AttributeValue::N(v.to_owned());
+        let mut item = Item::new();
+        item.insert("int".into(), n("5"));
+        item.insert("neg".into(), n("-12"));
+        item.insert("big".into(), n("18446744073709551615"));
+        item.insert("huge".into(), n("123456789012345678901234567890"));
+        item.insert("float".into(), n("2.5"));
+        item.insert("s".into(), AttributeValue::S("x y".into()));
+        item.insert("b".into(), AttributeValue::Bool(true));
+        item.insert("null".into(), AttributeValue::Null(true));
+        item.insert("bin".into(), AttributeValue::B(Blob::new(vec![1, 2])));
+        item.insert(
+            "list".into(),
+            AttributeValue::L(vec![n("1"), AttributeValue::S("a".into())]),
+        );
+        let value = item_to_plain_json(&item);
+        assert_eq!(
+            value.to_string(),
+            r#"{"b":true,"big":18446744073709551615,"bin":[1,2],"float":2.5,"huge":"123456789012345678901234567890","int":5,"list":[1,"a"],"neg":-12,"null":null,"s":"x y"}"#
+        );
+        assert_eq!(
+            attribute_to_text(&AttributeValue::S("a\nb".into())),
+            "a\\nb"
+        );
+        assert_eq!(attribute_to_text(&n("5.0")), "5.0");
+    }
+
     use super::*;
     use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType, TableStatus};
 

@@ -1,7 +1,8 @@
 //! # eventosaurus-cli
 //!
 //! Create, list, describe, check and drop the DynamoDB tables of the event types linked into
-//! the binary, scoped to one environment prefix (`EVENT_ENVIRONMENT_PREFIX` or `--prefix`).
+//! the binary, and query their events (`query <table> --by person_id=5`), scoped to one
+//! environment prefix (`EVENT_ENVIRONMENT_PREFIX` or `--prefix`).
 //!
 //! An application gets the CLI for its own events with a three-line binary in a crate that
 //! defines (or depends on the crate that defines) its `#[derive(Storable)]` types:
@@ -17,8 +18,9 @@
 //! [`commands`] are plain async functions over a [`Store`], usable without the parser.
 //!
 //! Exit codes: [`EXIT_OK`] 0 on success, [`EXIT_FAILURE`] 1 on failure (DynamoDB errors,
-//! drift found by `check-tables`, a drop not confirmed), [`EXIT_USAGE`] 2 on usage errors (bad
-//! arguments, a missing or invalid prefix or endpoint). Errors are printed as one line,
+//! drift found by `check-tables`, a drop not confirmed, a `query` needing a Scan without
+//! `--allow-scan`), [`EXIT_USAGE`] 2 on usage errors (bad arguments, a missing or invalid prefix
+//! or endpoint, an unregistered table or a malformed `--by`). Errors are printed as one line,
 //! `error: ...`, on standard error.
 #![warn(missing_docs)]
 // The three-line binary above is the point of the example.
@@ -44,7 +46,8 @@ pub use error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 #[command(
     name = "eventosaurus-cli",
     version,
-    about = "Create, list, describe, check and drop the DynamoDB tables of the registered event types.",
+    about = "Create, list, describe, check and drop the DynamoDB tables of the registered event \
+             types, and query their events.",
     after_help = "Tables are named <prefix>_<table>. Exit codes: 0 success, 1 failure (including drift \
                   found and a drop not confirmed), 2 usage (including a missing prefix)."
 )]
@@ -96,8 +99,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    // `query <table>` (issue 5) plugs in here: a `Query(QueryArgs)` variant, dispatched in
-    // `execute` to a `commands::query` function over the query planner's untyped `Plan`.
+    /// Query the events of a registered table, e.g. `query phone_call --by person_id=5`
+    Query(QueryArgs),
     /// Drop the registered tables of this prefix (exact names only), after confirmation
     DropTables {
         /// Do not ask for confirmation
@@ -107,6 +110,61 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// The syntax of `--by`, shown by `query --help`.
+pub const BY_HELP: &str =
+    "A condition ATTRIBUTE OPERATOR VALUE; repeat --by for more (all must hold).
+
+Operators: = (EQ), != or <> (NE), <, <=, >, >=, and the words in (1 to 100 comma-separated \
+values), between (LOW,HIGH, both included), begins_with, contains and not_contains (string \
+attributes). Symbolic operators need no spaces around them; words need spaces on both sides. \
+The value is the rest of the text, trimmed (it may contain spaces and =); write a value in \
+double quotes, as a JSON string, for leading or trailing spaces, the empty string or a comma \
+inside an in/between value. Values are typed by the attribute (numbers for number attributes, \
+true/false for bools, strings otherwise; event_uuid and created_at are strings).
+
+Examples: --by person_id=5  --by 'created_at>2015-01-04'  --by 'person_id in 1,2,3' \
+--by 'phone_number begins_with 555'  --by 'created_at between 2015-01-01,2015-02-01'";
+
+/// Options of `query`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "The conditions are planned like the typed query builder's: an EQ on the \
+partition key makes a Query of one partition, one condition on created_at (or event_uuid) \
+selects the range (created_at uses the created_at_index LSI), every other condition is a \
+filter. Without an EQ on the partition key the query is refused unless --allow-scan is given. \
+See --explain."
+)]
+pub struct QueryArgs {
+    /// The registered table name, without the prefix, e.g. phone_call
+    #[arg(value_name = "TABLE")]
+    pub table: String,
+    /// A condition ATTRIBUTE OPERATOR VALUE, e.g. person_id=5 or 'created_at>2015-01-04'
+    /// (repeatable; see --help for the syntax)
+    #[arg(long = "by", value_name = "CONDITION", long_help = BY_HELP)]
+    pub by: Vec<String>,
+    /// Print only how many events match (Select=COUNT, summed over all pages)
+    #[arg(long)]
+    pub count: bool,
+    /// Return at most N events (counted after filtering)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Newest first: descending range key order (created_at on the index, else event_uuid)
+    #[arg(long)]
+    pub desc: bool,
+    /// Print the planned request as JSON (operation, index, expressions) without sending it
+    #[arg(long)]
+    pub explain: bool,
+    /// Print one JSON object per event and line (its attributes plus event_uuid and created_at)
+    #[arg(long)]
+    pub json: bool,
+    /// Allow a full-table Scan when there is no EQ condition on the partition key
+    #[arg(long)]
+    pub allow_scan: bool,
+    /// Strongly consistent reads
+    #[arg(long)]
+    pub consistent_read: bool,
 }
 
 /// Options of `create-tables`.
@@ -256,6 +314,13 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::CreateTables(args) => args.billing()?,
         _ => Billing::OnDemand,
     };
+    let query = match &cli.command {
+        Command::Query(args) => Some(commands::QueryRequest::from_args(
+            &eventosaurus::registry::tables(),
+            args,
+        )?),
+        _ => None,
+    };
     let store = Store::connect(config(&cli.global)?)
         .await
         .map_err(CliError::Config)?;
@@ -277,6 +342,11 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::CheckTables { json } => {
             commands::check_tables(&store, &registered, json, out).await?;
+        }
+        Command::Query(_) => {
+            if let Some(request) = query {
+                commands::query(&store, &request, out).await?;
+            }
         }
         Command::DropTables { yes, dry_run } => {
             let confirm = if dry_run {

@@ -4,6 +4,7 @@
 //! environment is cleared of the variables the CLI reads, so the flags are what count).
 //! Standard input is `/dev/null`: never a terminal.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -13,6 +14,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
+use eventosaurus::query::{begins_with, between, contains, gt, is_in, le, ne, not_contains};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::Storable;
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
@@ -661,6 +663,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
         "list-tables",
         "describe-tables",
         "check-tables",
+        "query",
         "drop-tables",
     ] {
         assert!(stdout(&help).contains(name), "{}", stdout(&help));
@@ -801,4 +804,353 @@ fn a_users_binary_acts_on_its_own_events() {
         "--yes",
     ]);
     cmd.assert().success();
+}
+
+/// `query --json` as the set of `event_uuid`s it printed (each line one JSON object).
+fn query_uuids(prefix: &str, args: &[&str]) -> BTreeSet<String> {
+    let mut full = vec!["query", "phone_call", "--json"];
+    full.extend_from_slice(args);
+    let output = cli(prefix, &full).assert().success().get_output().clone();
+    stdout(&output)
+        .lines()
+        .map(|line| {
+            let event: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            event["event_uuid"].as_str().expect("event_uuid").to_owned()
+        })
+        .collect()
+}
+
+fn library_uuids(events: &[eventosaurus::StoredEvent<PhoneCall>]) -> BTreeSet<String> {
+    events.iter().map(|e| e.event_uuid.to_string()).collect()
+}
+
+#[tokio::test]
+async fn query_returns_the_same_events_as_the_library() {
+    let prefix = unique_prefix("query");
+    cli(&prefix, &["create-tables"]).assert().success();
+    let store = store_at(endpoint(), &prefix).await;
+    // Person 5: six calls, 555-01xx and 666-02xx, with distinct created_at; 6 and 7: a few.
+    let mut created = Vec::new();
+    for (person, number) in [
+        (5u64, "555-0100"),
+        (5, "555-0101"),
+        (5, "666-0200"),
+        (5, "555-0102"),
+        (5, "666-0201"),
+        (5, "555 0103 = ext"),
+        (6, "555-0600"),
+        (6, "666-0601"),
+        (7, "555-0700"),
+    ] {
+        let call = PhoneCall {
+            person_id: person,
+            phone_number: number.to_owned(),
+            last_called: "2015-01-04".to_owned(),
+        };
+        match store.store(&call).await.unwrap() {
+            eventosaurus::StoreOutcome::Stored { created_at, .. } => {
+                created.push(created_at);
+            }
+            other => panic!("{other:?}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let (c1, c3) = (created[1].as_str(), created[3].as_str());
+    let q = PhoneCall::query;
+
+    let cases: Vec<(Vec<String>, _, usize)> = vec![
+        (vec!["person_id=5".into()], q().by_person_id(5), 6),
+        (
+            vec!["person_id=5".into(), format!("created_at>{c1}")],
+            q().by_person_id(5).by_created_at(gt(c1)),
+            4,
+        ),
+        (
+            vec![
+                "person_id = 5".into(),
+                format!("created_at between {c1},{c3}"),
+            ],
+            q().by_person_id(5).by_created_at(between(c1, c3)),
+            3,
+        ),
+        (
+            vec!["person_id=5".into(), "phone_number begins_with 555".into()],
+            q().by_person_id(5).by_phone_number(begins_with("555")),
+            4,
+        ),
+        (
+            vec!["person_id=5".into(), "phone_number!=555-0101".into()],
+            q().by_person_id(5).by_phone_number(ne("555-0101")),
+            5,
+        ),
+        (
+            vec!["person_id=5".into(), "phone_number=555 0103 = ext".into()],
+            q().by_person_id(5).by_phone_number("555 0103 = ext"),
+            1,
+        ),
+        (
+            vec![
+                "person_id=5".into(),
+                "phone_number in 555-0100,666-0201,555-0600".into(),
+            ],
+            q().by_person_id(5)
+                .by_phone_number(is_in(["555-0100", "666-0201", "555-0600"])),
+            2,
+        ),
+        (
+            vec![
+                "person_id=5".into(),
+                format!("created_at<={c3}"),
+                "phone_number contains 01".into(),
+                "phone_number not_contains 0101".into(),
+            ],
+            q().by_person_id(5)
+                .by_created_at(le(c3))
+                .by_phone_number(contains("01"))
+                .by_phone_number(not_contains("0101")),
+            2,
+        ),
+        (
+            vec!["person_id in 5,6".into(), "--allow-scan".into()],
+            q().by_person_id(is_in([5, 6])).allow_scan(),
+            8,
+        ),
+    ];
+    for (args, library, expected) in cases {
+        let mut cli_args: Vec<&str> = Vec::new();
+        for arg in &args {
+            if arg.starts_with("--") {
+                cli_args.push(arg);
+            } else {
+                cli_args.extend(["--by", arg]);
+            }
+        }
+        let from_library = library_uuids(&library.run(&store).await.unwrap());
+        assert_eq!(from_library.len(), expected, "{args:?}");
+        assert_eq!(query_uuids(&prefix, &cli_args), from_library, "{args:?}");
+    }
+
+    // A JSON line is the event's attributes plus event_uuid and created_at, numbers as numbers.
+    let output = cli(
+        &prefix,
+        &["query", "phone_call", "--by", "person_id=7", "--json"],
+    )
+    .assert()
+    .success()
+    .get_output()
+    .clone();
+    let line: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(line["person_id"], 5 + 2);
+    assert_eq!(line["phone_number"], "555-0700");
+    assert_eq!(line["created_at"], created[8].as_str());
+
+    // --count is the library's count (Select=COUNT).
+    let counted = cli(
+        &prefix,
+        &[
+            "query",
+            "phone_call",
+            "--by",
+            "person_id=5",
+            "--by",
+            "phone_number begins_with 666",
+            "--count",
+        ],
+    )
+    .assert()
+    .success()
+    .get_output()
+    .clone();
+    let library_count = q()
+        .by_person_id(5)
+        .by_phone_number(begins_with("666"))
+        .count(&store)
+        .await
+        .unwrap();
+    assert_eq!(library_count, 2);
+    assert_eq!(stdout(&counted).trim(), library_count.to_string());
+
+    // --limit N returns exactly N; with --desc, the newest first, as the library's.
+    for n in ["1", "2", "3"] {
+        let uuids = query_uuids(&prefix, &["--by", "person_id=5", "--limit", n]);
+        assert_eq!(uuids.len(), n.parse::<usize>().unwrap());
+    }
+    let newest = query_uuids(
+        &prefix,
+        &[
+            "--by",
+            "person_id=5",
+            "--by",
+            "created_at>0",
+            "--desc",
+            "--limit",
+            "2",
+        ],
+    );
+    let library = q()
+        .by_person_id(5)
+        .by_created_at(gt("0"))
+        .descending()
+        .limit(2)
+        .run(&store)
+        .await
+        .unwrap();
+    assert_eq!(newest, library_uuids(&library));
+    assert!(library.iter().any(|e| e.created_at == created[5]));
+
+    // The default output is a table with a header and a summary line.
+    let table = stdout(
+        cli(&prefix, &["query", "phone_call", "--by", "person_id=6"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("PERSON_ID  CREATED_AT"), "{table}");
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[3].starts_with("2 events (Query of "), "{table}");
+}
+
+#[tokio::test]
+async fn query_explain_prints_the_plan_without_sending_it() {
+    // No table exists under this prefix: --explain only plans.
+    let prefix = unique_prefix("explain");
+    let plan = json(
+        cli(
+            &prefix,
+            &[
+                "query",
+                "phone_call",
+                "--by",
+                "person_id=5",
+                "--by",
+                "created_at>2015-01-04",
+                "--by",
+                "phone_number begins_with 555",
+                "--explain",
+            ],
+        )
+        .assert()
+        .success()
+        .get_output(),
+    );
+    assert_eq!(plan["table"], format!("{prefix}_phone_call"));
+    assert_eq!(plan["operation"], "Query");
+    assert_eq!(plan["index"], "created_at_index");
+    assert_eq!(
+        plan["expressions"]["key_condition_expression"],
+        "#n0 = :v0 AND #n1 > :v1"
+    );
+    assert_eq!(plan["expressions"]["values"][":v0"]["N"], "5");
+    assert_eq!(plan["expressions"]["values"][":v1"]["S"], "2015-01-04");
+    // The same plan as the typed builder's.
+    let library = PhoneCall::query()
+        .by_person_id(5)
+        .by_created_at(gt("2015-01-04"))
+        .by_phone_number(begins_with("555"))
+        .plan(&prefix)
+        .unwrap();
+    assert_eq!(plan, serde_json::to_value(&library).unwrap());
+
+    let scan = json(
+        cli(
+            &prefix,
+            &[
+                "query",
+                "phone_call",
+                "--by",
+                "phone_number=555",
+                "--allow-scan",
+                "--explain",
+            ],
+        )
+        .assert()
+        .success()
+        .get_output(),
+    );
+    assert_eq!(scan["operation"], "Scan");
+}
+
+#[test]
+fn query_usage_errors_are_one_line_with_exit_2() {
+    let prefix = "usage";
+    let run = |args: &[&str]| {
+        let mut full = vec!["query"];
+        full.extend_from_slice(args);
+        cli(prefix, &full).output().unwrap()
+    };
+    let line = one_line_error(&run(&["phone_call", "--by", "nope=1"]), 2);
+    assert!(
+        line.contains("unknown attribute `nope`")
+            && line.contains("person_id, phone_number, last_called, event_uuid, created_at"),
+        "{line}"
+    );
+    for malformed in [
+        "person_id 5",
+        "person_id",
+        "person_id=",
+        "person_id=five",
+        "person_id between 1",
+        "person_id begins_with 5",
+        "=5",
+    ] {
+        let line = one_line_error(&run(&["phone_call", "--by", malformed]), 2);
+        assert!(line.contains("invalid --by"), "{malformed}: {line}");
+    }
+    let line = one_line_error(&run(&["no_such_table", "--by", "x=1"]), 2);
+    assert!(
+        line.contains("no registered table `no_such_table`")
+            && line.contains("neat_event, phone_call"),
+        "{line}"
+    );
+    one_line_error(
+        &run(&["phone_call", "--by", "person_id=5", "--limit", "0"]),
+        2,
+    );
+    // clap's own usage errors: exit 2 too.
+    assert_eq!(run(&["phone_call", "--limit", "x"]).status.code(), Some(2));
+    assert_eq!(run(&[]).status.code(), Some(2));
+    let help = stdout(&cli(prefix, &["query", "--help"]).output().unwrap());
+    assert!(
+        help.contains("begins_with") && help.contains("between"),
+        "{help}"
+    );
+}
+
+#[tokio::test]
+async fn query_refuses_a_scan_without_allow_scan() {
+    let prefix = unique_prefix("scan");
+    cli(&prefix, &["create-tables"]).assert().success();
+    let line = one_line_error(
+        &cli(
+            &prefix,
+            &["query", "phone_call", "--by", "phone_number=555"],
+        )
+        .output()
+        .unwrap(),
+        1,
+    );
+    assert!(
+        line.contains("refusing to Scan")
+            && line.contains("--allow-scan")
+            && line.contains("person_id"),
+        "{line}"
+    );
+    let out = cli(
+        &prefix,
+        &[
+            "query",
+            "phone_call",
+            "--by",
+            "phone_number=555",
+            "--allow-scan",
+            "--count",
+        ],
+    )
+    .assert()
+    .success()
+    .get_output()
+    .clone();
+    assert_eq!(stdout(&out).trim(), "0");
 }

@@ -38,12 +38,15 @@
 //! The layers, so that other backends (the in-memory test mode, the CLI) reuse them:
 //! * [`Condition`] / [`Operator`]: untyped conditions, with [`Condition::matches`]
 //!   evaluating DynamoDB's semantics on an item;
+//! * [`dynamic`]: conditions from text such as `person_id=5`, typed by a registered
+//!   [`TableDef`](crate::TableDef) ([`Condition::parse`]): what the CLI uses;
 //! * [`Plan`]: the planned request as plain data ([`Plan::build`] holds the rules);
 //! * [`RawPages`]: executes a plan against DynamoDB, or in memory for a test-mode store
 //!   ([`memory::evaluate_request`]); [`Pages`] decodes it into events.
 
 mod condition;
 mod cursor;
+pub mod dynamic;
 mod exec;
 pub mod json;
 pub mod memory;
@@ -52,6 +55,7 @@ mod typed;
 
 pub use condition::{compare_numbers, matches_all, values_equal, Condition, Operator};
 pub use cursor::Cursor;
+pub use dynamic::ParseConditionError;
 pub use exec::{collect_items, count_items, Page, Pages, RawPage, RawPages};
 pub use plan::{Expressions, Operation, Plan, QueryOptions, Select};
 pub use typed::{
