@@ -77,12 +77,20 @@ cmd_start() {
   [ -n "$port" ] || port="$(free_port)"
   mkdir -p "$state_dir"
   local storage=(-inMemory)
-  if [ -n "$db_path" ]; then mkdir -p "$db_path"; storage=(-dbPath "$db_path"); fi
+  if [ -n "$db_path" ]; then
+    mkdir -p "$db_path"
+    db_path="$(cd "$db_path" && pwd)"   # absolute: the server runs from the state directory
+    storage=(-dbPath "$db_path")
+  fi
   local logfile="$state_dir/dynamodb-local.$port.log"
   # setsid: the server gets its own process group, so a Ctrl-C in a test does not race our stop.
+  # Run from the state directory: DynamoDB Local writes dynamodb-local-metadata.json into its
+  # working directory, which must not litter the caller's.
+  pushd "$state_dir" >/dev/null
   setsid java -Xms256m -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
       "${storage[@]}" -port "$port" >"$logfile" 2>&1 </dev/null &
   local pid=$!
+  popd >/dev/null
   echo "$pid" >"$state_dir/dynamodb-local.$port.pid"
   if ! wait_until_answers "$port" "$pid"; then
     tail -n 20 "$logfile" >&2 || true
@@ -100,13 +108,19 @@ cmd_start() {
 
 cmd_stop() {
   local pid="${1:?usage: stop PID}"
+  # Forget its pid file (a later server may reuse the port).
+  grep -lx "$pid" "$CACHE"/run/dynamodb-local.*.pid 2>/dev/null | xargs -r rm -f
   if ! kill -0 "$pid" 2>/dev/null; then return 0; fi
   if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q DynamoDBLocal.jar; then
     log "refusing to stop $pid: it is not a DynamoDB Local process"; exit 1
   fi
   kill "$pid"
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
+  local stopped=""
+  for _ in $(seq 1 100); do
+    if ! kill -0 "$pid" 2>/dev/null; then stopped=1; break; fi
+    sleep 0.1
+  done
+  [ -n "$stopped" ] || kill -9 "$pid" 2>/dev/null || true
 }
 
 RUN_PID=""
