@@ -126,12 +126,12 @@ pub fn table(rows: &[Row]) -> String {
         "\nratio: medians over the rounds, oriented so that ≥1.00× means eventosaurus is at least as fast \
          (ours/raw for throughputs, raw/ours for latencies and ns/event).\n",
     );
-    for row in rows.iter().filter(|r| r.note.is_some()) {
-        out.push_str(&format!(
-            "note ({}): {}\n",
-            row.work,
-            row.note.as_deref().unwrap_or("")
-        ));
+    let mut notes: Vec<&str> = Vec::new();
+    for note in rows.iter().filter_map(|r| r.note.as_deref()) {
+        if !notes.contains(&note) {
+            notes.push(note);
+            out.push_str(&format!("note: {note}\n"));
+        }
     }
     out
 }
