@@ -1,4 +1,5 @@
-//! Quickstart: create the tables, store events (one of them twice) and read them back.
+//! Quickstart: create the tables, store events (one of them twice) and read them back by key
+//! and with the typed query builder.
 //!
 //! Run it with a DynamoDB Local the script starts and stops for you:
 //!
@@ -9,6 +10,7 @@
 //! Against any other DynamoDB, set `EVENT_ENVIRONMENT_PREFIX` (and `AWS_ENDPOINT` or the
 //! usual AWS variables) and run `cargo run --example quickstart`.
 
+use eventosaurus::query::begins_with;
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome};
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
@@ -58,12 +60,50 @@ async fn run() -> eventosaurus::Result<()> {
     // A duplicate is an outcome, not an error: nothing was written the second time.
     assert!(matches!(second, StoreOutcome::Duplicate { .. }));
 
-    let call_back = store
-        .get::<PhoneCall>(5u64, stored_call.event_uuid())
-        .await?;
-    println!("read back: {call_back:?}");
-    let neat_back = store
-        .get::<NeatEvent>("gardens", first.event_uuid())
+    // One event by its key (GetItem).
+    let call_back = PhoneCall::get(&store, 5u64, stored_call.event_uuid()).await?;
+    println!("read back by key: {call_back:?}");
+
+    // Queries: a partition key EQ makes a DynamoDB Query (never a Scan); more conditions
+    // become a range key condition or a filter. `explain` shows the request.
+    let calls = PhoneCall::query()
+        .by_person_id(5)
+        .by_phone_number(begins_with("555"));
+    let plan = calls.explain(&store)?;
+    println!(
+        "plan: {:?} on {} (key condition {:?}, filter {:?})",
+        plan.operation,
+        plan.table,
+        plan.expressions
+            .key_condition_expression
+            .as_deref()
+            .unwrap_or("-"),
+        plan.expressions.filter_expression.as_deref().unwrap_or("-")
+    );
+    for call in calls.run(&store).await? {
+        println!(
+            "  {} at {}: {:?}",
+            call.event_uuid, call.created_at, call.event
+        );
+    }
+    println!(
+        "person 5 has {} calls",
+        PhoneCall::query().by_person_id(5).count(&store).await?
+    );
+
+    // A created_at range uses the created_at index; newest first.
+    let today = eventosaurus::event_id::created_at_now()[..10].to_owned(); // e.g. 2026-11-23
+    let recent = PhoneCall::query()
+        .by_person_id(5)
+        .by_created_at(begins_with(today.as_str()))
+        .descending()
+        .limit(3);
+    println!("latest calls today: {}", recent.run(&store).await?.len());
+
+    let neat_back = NeatEvent::query()
+        .by_location("gardens")
+        .by_employee_name("Markus")
+        .run(&store)
         .await?;
     println!("read back: {neat_back:?}");
     Ok(())

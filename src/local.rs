@@ -196,6 +196,16 @@ pub async fn test_store(name: &str) -> Store {
     store_at(endpoint(), &unique_prefix(name)).await
 }
 
+/// Creates the tables of the example events (`PhoneCall`, `NeatEvent`) in `store`'s environment.
+pub async fn create_example_tables(store: &Store) {
+    use crate::events::{NeatEvent, PhoneCall};
+    use eventosaurus::Storable;
+    let defs = [PhoneCall::TABLE, NeatEvent::TABLE];
+    eventosaurus::table::create_tables(store, defs, eventosaurus::table::Billing::OnDemand)
+        .await
+        .expect("create the example tables");
+}
+
 /// Counts the items of `def`'s table with a consistent, paginated Scan (raw SDK).
 pub async fn count_items(store: &Store, def: &eventosaurus::TableDef) -> u64 {
     let mut total = 0u64;

@@ -12,7 +12,8 @@ use eventosaurus::table::{self, Billing};
 use eventosaurus::{Error, OnError, Storable, StoreOutcome};
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
 use eventosaurus_workspace::local::{
-    count_items, store_at, test_store, unique_prefix, DynamoLocal, StartOptions,
+    count_items, create_example_tables, store_at, test_store, unique_prefix, DynamoLocal,
+    StartOptions,
 };
 
 #[path = "../examples/jsonl_persistor.rs"]
@@ -100,13 +101,7 @@ async fn full_queue_makes_store_wait_and_try_store_fail() {
 #[tokio::test]
 async fn queue_flush_then_everything_is_stored_once() {
     let store = test_store("queue-flush").await;
-    table::create_tables(
-        &store,
-        [PhoneCall::TABLE, NeatEvent::TABLE],
-        Billing::OnDemand,
-    )
-    .await
-    .unwrap();
+    create_example_tables(&store).await;
     for batch_writes in [true, false] {
         let queue = AsyncQueue::start(&store, QueueOptions::default().batch_writes(batch_writes));
         let queued = store.with_persistor(queue.clone());

@@ -6,11 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventosaurus::persist::{AsyncQueue, QueueOptions, QueueStats};
-use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome, Uuid};
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
 use eventosaurus_workspace::local::{
-    count_items, store_at, unique_prefix, DynamoLocal, StartOptions,
+    count_items, create_example_tables, store_at, unique_prefix, DynamoLocal, StartOptions,
 };
 
 const EVENTS: usize = 5_000;
@@ -58,6 +57,32 @@ async fn wait_until_written(queue: &AsyncQueue, n: u64) {
     }
 }
 
+/// Counts every stored event with the query builder: one Query per partition, `Select=COUNT`.
+async fn count_by_query(store: &Store) -> u64 {
+    let mut total = 0;
+    for person_id in 0..40u64 {
+        total += PhoneCall::query()
+            .by_person_id(person_id)
+            .consistent_read()
+            .count(store)
+            .await
+            .unwrap();
+    }
+    for site in 0..20 {
+        total += NeatEvent::query()
+            .by_location(format!("site-{site}"))
+            .consistent_read()
+            .count(store)
+            .await
+            .unwrap();
+    }
+    // Cross-check with a raw Scan, so a planning bug cannot hide a lost event.
+    let scanned =
+        count_items(store, PhoneCall::TABLE).await + count_items(store, NeatEvent::TABLE).await;
+    assert_eq!(total, scanned);
+    total
+}
+
 struct Run {
     stats: QueueStats,
     failed_ids: HashSet<Uuid>,
@@ -75,13 +100,7 @@ async fn kill_during_drain(restart: bool, options: QueueOptions) -> Run {
         ..Default::default()
     });
     let store = store_at(&server.endpoint(), &unique_prefix("durability")).await;
-    table::create_tables(
-        &store,
-        [PhoneCall::TABLE, NeatEvent::TABLE],
-        Billing::OnDemand,
-    )
-    .await
-    .unwrap();
+    create_example_tables(&store).await;
 
     let failed_ids = Arc::new(Mutex::new(HashSet::new()));
     let hook_ids = failed_ids.clone();
@@ -114,7 +133,7 @@ async fn kill_during_drain(restart: bool, options: QueueOptions) -> Run {
     let stats = queue.stats();
     eprintln!("after shutdown at {:?}: {stats:?}", started.elapsed());
     let stored = if restart {
-        count_items(&store, PhoneCall::TABLE).await + count_items(&store, NeatEvent::TABLE).await
+        count_by_query(&store).await
     } else {
         0
     };
@@ -128,7 +147,11 @@ async fn kill_during_drain(restart: bool, options: QueueOptions) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_and_restart_loses_nothing_and_duplicates_nothing() {
-    let run = kill_during_drain(true, QueueOptions::default().concurrency(8)).await;
+    // Retry for as long as it takes the server to come back.
+    let options = QueueOptions::default()
+        .concurrency(8)
+        .retry_deadline(Duration::from_secs(900));
+    let run = kill_during_drain(true, options).await;
     let s = run.stats;
     assert_eq!(s.enqueued, EVENTS as u64);
     assert_eq!(s.failed, 0, "{s:?}");

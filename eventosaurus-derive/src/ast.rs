@@ -29,6 +29,8 @@ pub struct Field<'a> {
 
 pub struct Input<'a> {
     pub ident: &'a Ident,
+    /// The struct's visibility: the generated query builder gets the same.
+    pub vis: &'a syn::Visibility,
     pub attrs: ContainerAttrs,
     pub fields: Vec<Field<'a>>,
 }
@@ -109,6 +111,7 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
     }
     Ok(Input {
         ident: &input.ident,
+        vis: &input.vis,
         attrs,
         fields,
     })

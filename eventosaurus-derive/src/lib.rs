@@ -28,6 +28,11 @@ use syn::{parse_macro_input, DeriveInput};
 /// * `table = "name"` (required): the table name without the environment prefix;
 /// * `partition_key = field` (required): an integer (`N`) or `String` (`S`) field;
 /// * `composite_key(field, ..)` (optional): fields digested into a deterministic `event_uuid`.
+///
+/// Besides `impl Storable`, it generates the typed query builder: an inherent
+/// `Event::query()` returning `EventQuery` (same visibility as the struct), with
+/// `by_<field>(..)` for every stored field, `by_event_uuid` and `by_created_at`; see
+/// `eventosaurus::query`. A type named `<Event>Query` in the same module would clash.
 #[proc_macro_derive(Storable, attributes(eventosaurus))]
 pub fn derive_storable(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -160,6 +160,37 @@ pub enum Error {
         reason: String,
     },
 
+    /// A query has no EQ condition on the partition key, so it could only run as a Scan,
+    /// which reads the whole table; it was not sent.
+    #[error(
+        "refusing to Scan `{table}`: {reason}. A Query reads one partition and needs an EQ \
+         condition on the partition key (e.g. `.by_<partition key>(value)`); to read the whole \
+         table with the conditions as a filter, call `.allow_scan()`"
+    )]
+    ScanRequired {
+        /// The full table name.
+        table: String,
+        /// Why the query cannot be a Query.
+        reason: String,
+    },
+
+    /// A query cannot be sent as built: a value that cannot be encoded, the wrong number of
+    /// values for an operator, a page size of 0.
+    #[error("invalid query on `{table}`: {reason}")]
+    InvalidQuery {
+        /// The full table name.
+        table: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A cursor passed to `.after(..)` is not one this query produced.
+    #[error("invalid cursor: {reason}")]
+    InvalidCursor {
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// [`Store::try_store`](crate::Store::try_store) found the async queue full.
     #[error("the event queue is full ({capacity} events waiting): retry later, or use store() to wait for room")]
     QueueFull {

@@ -33,6 +33,7 @@ pub mod config;
 pub mod error;
 pub mod event_id;
 pub mod persist;
+pub mod query;
 pub mod registry;
 mod store;
 pub mod table;
@@ -48,5 +49,6 @@ pub use uuid::Uuid;
 /// Re-exports for generated code. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__query_builder_methods as query_builder_methods;
     pub use inventory;
 }

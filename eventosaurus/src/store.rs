@@ -58,6 +58,19 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
         }
     }
 
+    /// Reads one event by its partition key and `event_uuid`: see [`Store::get`].
+    ///
+    /// For everything else, use the query builder the derive generates:
+    /// `PhoneCall::query().by_person_id(5).run(&store)` (see [`query`](crate::query)).
+    fn get(
+        store: &Store,
+        partition_key: impl Into<Self::PartitionKey>,
+        event_uuid: Uuid,
+    ) -> impl Future<Output = Result<Option<StoredEvent<Self>>>> + Send + '_ {
+        let partition_key: Self::PartitionKey = partition_key.into();
+        store.get::<Self>(partition_key, event_uuid)
+    }
+
     /// Stores the event with a conditional write: see [`Store::store`].
     fn store<'a>(
         &'a self,

@@ -52,6 +52,12 @@ use crate::table::EVENT_UUID;
 /// BatchWriteItem's limit.
 const MAX_BATCH: usize = 25;
 
+/// An event in the queue, with the time it was accepted (its retry deadline counts from it).
+struct Job {
+    write: EventWrite,
+    enqueued_at: Instant,
+}
+
 /// How an [`AsyncQueue`] behaves.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -64,7 +70,8 @@ pub struct QueueOptions {
     pub batch_writes: bool,
     /// Attempts per request, the first included, before an event fails.
     pub max_attempts: u32,
-    /// Time from the first attempt after which an event fails instead of being retried.
+    /// Time from enqueue after which a failed attempt is final instead of being retried.
+    /// An event is always attempted at least once, however long it waited in the queue.
     pub retry_deadline: Duration,
     /// The first backoff; it doubles per attempt, with full jitter.
     pub initial_backoff: Duration,
@@ -161,7 +168,7 @@ pub struct AsyncQueue {
 }
 
 struct Shared {
-    sender: Mutex<Option<mpsc::Sender<EventWrite>>>,
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
     capacity: usize,
     counters: Arc<Counters>,
     dispatcher: tokio::sync::Mutex<Option<JoinHandle<()>>>,
@@ -187,7 +194,20 @@ impl AsyncQueue {
     }
 
     /// Starts the queue with an explicit client context.
+    ///
+    /// The queue retries on its own schedule, so its client has the SDK's retries turned
+    /// off: one retry layer, whose deadline the queue controls.
     pub fn start_with_context(ctx: Context, options: QueueOptions) -> AsyncQueue {
+        let sdk_config = ctx
+            .client
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .build();
+        let ctx = Context::new(
+            aws_sdk_dynamodb::Client::from_conf(sdk_config),
+            ctx.endpoint_label,
+        );
         let (sender, receiver) = mpsc::channel(options.capacity.max(1));
         let (completed, _) = watch::channel(0);
         let counters = Arc::new(Counters {
@@ -248,7 +268,7 @@ impl AsyncQueue {
         tracing::info!(?stats, "eventosaurus queue shut down");
     }
 
-    fn sender(&self) -> Result<mpsc::Sender<EventWrite>> {
+    fn sender(&self) -> Result<mpsc::Sender<Job>> {
         self.shared
             .sender
             .lock()
@@ -305,7 +325,11 @@ impl Persistor for AsyncQueue {
             };
             // Count before sending so that a flush racing with this store waits for it.
             self.shared.counters.enqueued.fetch_add(1, Ordering::SeqCst);
-            if sender.send(write).await.is_err() {
+            let job = Job {
+                write,
+                enqueued_at: Instant::now(),
+            };
+            if sender.send(job).await.is_err() {
                 self.shared.counters.enqueued.fetch_sub(1, Ordering::SeqCst);
                 return Err(Error::QueueClosed);
             }
@@ -323,14 +347,17 @@ impl Persistor for AsyncQueue {
                 mpsc::error::TrySendError::Closed(()) => Error::QueueClosed,
             })?;
             let outcome = self.enqueued(&write);
-            permit.send(write);
+            permit.send(Job {
+                write,
+                enqueued_at: Instant::now(),
+            });
             Ok(outcome)
         })
     }
 }
 
 async fn dispatch(
-    mut receiver: mpsc::Receiver<EventWrite>,
+    mut receiver: mpsc::Receiver<Job>,
     ctx: Arc<Context>,
     options: Arc<QueueOptions>,
     counters: Arc<Counters>,
@@ -345,16 +372,16 @@ async fn dispatch(
         }
         while tasks.try_join_next().is_some() {}
         // Random-id events of one table go in one BatchWriteItem; the rest are conditional puts.
-        let mut batches: HashMap<String, Vec<EventWrite>> = HashMap::new();
+        let mut batches: HashMap<String, Vec<Job>> = HashMap::new();
         let mut singles = Vec::new();
-        for write in buffer.drain(..) {
-            if options.batch_writes && !write.has_composite_key() {
+        for job in buffer.drain(..) {
+            if options.batch_writes && !job.write.has_composite_key() {
                 batches
-                    .entry(write.table_name.clone())
+                    .entry(job.write.table_name.clone())
                     .or_default()
-                    .push(write);
+                    .push(job);
             } else {
-                singles.push(write);
+                singles.push(job);
             }
         }
         for (_, batch) in batches {
@@ -371,13 +398,13 @@ async fn dispatch(
                 drop(permit);
             });
         }
-        for write in singles {
+        for job in singles {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
             let (ctx, options, counters) = (ctx.clone(), options.clone(), counters.clone());
             tasks.spawn(async move {
-                write_one(&ctx, &options, &counters, write).await;
+                write_one(&ctx, &options, &counters, job).await;
                 drop(permit);
             });
         }
@@ -385,16 +412,16 @@ async fn dispatch(
     while tasks.join_next().await.is_some() {}
 }
 
-/// The retry budget of one request.
+/// The retry budget of one request: attempts, and a deadline counted from enqueue.
 struct Retry {
-    started: Instant,
+    enqueued_at: Instant,
     attempt: u32,
 }
 
 impl Retry {
-    fn new() -> Retry {
+    fn new(enqueued_at: Instant) -> Retry {
         Retry {
-            started: Instant::now(),
+            enqueued_at,
             attempt: 1,
         }
     }
@@ -409,7 +436,7 @@ impl Retry {
             .saturating_mul(1u32 << self.attempt.min(16));
         let cap = exp.min(options.max_backoff);
         let delay = cap.mul_f64(fastrand::f64());
-        if self.started.elapsed() + delay > options.retry_deadline {
+        if self.enqueued_at.elapsed() + delay > options.retry_deadline {
             return false;
         }
         self.attempt += 1;
@@ -424,8 +451,9 @@ fn fail(counters: &Counters, write: &EventWrite, error: &Error) {
     write.report_failure(error);
 }
 
-async fn write_one(ctx: &Context, options: &QueueOptions, counters: &Counters, write: EventWrite) {
-    let mut retry = Retry::new();
+async fn write_one(ctx: &Context, options: &QueueOptions, counters: &Counters, job: Job) {
+    let Job { write, enqueued_at } = job;
+    let mut retry = Retry::new(enqueued_at);
     loop {
         match put_if_absent(ctx, &write.table_name, write.item.clone()).await {
             Ok(true) => {
@@ -450,18 +478,19 @@ async fn write_one(ctx: &Context, options: &QueueOptions, counters: &Counters, w
     counters.complete(1);
 }
 
-async fn write_batch(
-    ctx: &Context,
-    options: &QueueOptions,
-    counters: &Counters,
-    writes: Vec<EventWrite>,
-) {
-    let total = writes.len() as u64;
-    let mut pending: HashMap<String, EventWrite> = writes
+async fn write_batch(ctx: &Context, options: &QueueOptions, counters: &Counters, jobs: Vec<Job>) {
+    let total = jobs.len() as u64;
+    // The batch is as old as its oldest event.
+    let oldest = jobs
+        .iter()
+        .map(|j| j.enqueued_at)
+        .min()
+        .unwrap_or_else(Instant::now);
+    let mut pending: HashMap<String, EventWrite> = jobs
         .into_iter()
-        .map(|w| (w.event_uuid.hyphenated().to_string(), w))
+        .map(|j| (j.write.event_uuid.hyphenated().to_string(), j.write))
         .collect();
-    let mut retry = Retry::new();
+    let mut retry = Retry::new(oldest);
     while !pending.is_empty() {
         let mut request_items: HashMap<String, Vec<WriteRequest>> = HashMap::new();
         for write in pending.values() {
