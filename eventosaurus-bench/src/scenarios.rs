@@ -569,22 +569,27 @@ fn check_queue(queue: &AsyncQueue, n: usize) {
 // ---------------------------------------------------------------------------------------
 // 3. Query.
 
-/// Ours: `PhoneCall::query().by_person_id(p).run(store)`, returning the number of events;
-/// `None` while the query builder (issue 5) is not on this branch.
+/// Ours: `PhoneCall::query().by_person_id(p).run(store)`, returning the number of events
+/// (decoded into typed `StoredEvent<PhoneCall>`s). `Option` so that a backend without the
+/// query builder can leave the row as a TODO.
 async fn ours_query_run(store: &Store, person_id: u64) -> Option<usize> {
-    // TODO(query): once `eventosaurus::query` is merged, replace the body with:
-    //     let events = PhoneCall::query().by_person_id(person_id).run(store).await.expect("run");
-    //     Some(black_box(events).len())
-    let _ = (store, person_id);
-    None
+    let events = PhoneCall::query()
+        .by_person_id(person_id)
+        .run(store)
+        .await
+        .expect("query run");
+    Some(black_box(events).len())
 }
 
-/// Ours: `PhoneCall::query().by_person_id(p).count(store)`; `None` as for [`ours_query_run`].
+/// Ours: `PhoneCall::query().by_person_id(p).count(store)` (`Select=COUNT`, all pages).
 async fn ours_query_count(store: &Store, person_id: u64) -> Option<u64> {
-    // TODO(query): once `eventosaurus::query` is merged, replace the body with:
-    //     Some(PhoneCall::query().by_person_id(person_id).count(store).await.expect("count"))
-    let _ = (store, person_id);
-    None
+    Some(
+        PhoneCall::query()
+            .by_person_id(person_id)
+            .count(store)
+            .await
+            .expect("query count"),
+    )
 }
 
 /// Raw: a paginated Query of one partition, collecting every item.
