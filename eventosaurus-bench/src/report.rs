@@ -158,6 +158,7 @@ pub fn json_rows(rows: &[Row]) -> Value {
                     "raw_median": num(median(&r.raw)),
                     "ours_median": if r.ours.is_empty() { Value::Null } else { num(median(&r.ours)) },
                     "ratio": num(r.ratio()),
+                    "paired_ratio": num(crate::stats::paired_ratio(&r.raw, &r.ours, r.higher_is_better)),
                     "target": r.target,
                     "meets_target": r.meets_target(),
                     "raw_samples": r.raw,
