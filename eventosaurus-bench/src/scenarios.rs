@@ -622,6 +622,32 @@ async fn raw_query_run(client: &Client, table: &str, person_id: u64) -> usize {
     }
 }
 
+/// Raw, typed: [`raw_query_run`] plus `serde_dynamo::from_items` into `PhoneCall`, what a
+/// raw-SDK user who wants typed values would write.
+async fn raw_query_run_decoded(client: &Client, table: &str, person_id: u64) -> usize {
+    let mut events: Vec<PhoneCall> = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", "person_id")
+            .expression_attribute_values(":pk", AttributeValue::N(person_id.to_string()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("raw Query");
+        start = page.last_evaluated_key;
+        let decoded: Vec<PhoneCall> =
+            serde_dynamo::from_items(page.items.unwrap_or_default()).expect("decode");
+        events.extend(decoded);
+        if start.is_none() {
+            return black_box(events).len();
+        }
+    }
+}
+
 /// Raw: a paginated `Select=COUNT` Query of one partition, summed.
 async fn raw_query_count(client: &Client, table: &str, person_id: u64) -> u64 {
     let mut total = 0u64;
@@ -695,10 +721,15 @@ pub async fn query(bench: &Bench) -> Vec<Row> {
     let mut rows = Vec::new();
     for concurrency in [1usize, 8] {
         for counting in [false, true] {
-            let (mut raw, mut ours) = (Vec::new(), Vec::new());
+            // 0 = raw, 1 = ours, 2 = raw + serde_dynamo decode into PhoneCall (run only).
+            let (mut raw, mut ours, mut raw_decoded) = (Vec::new(), Vec::new(), Vec::new());
             for round in 0..plan.rounds {
-                for is_ours in order(round) {
-                    if is_ours && !ours_available {
+                let mut kinds: Vec<u8> = if counting { vec![0, 1] } else { vec![0, 1, 2] };
+                if round % 2 == 1 {
+                    kinds.reverse();
+                }
+                for kind in kinds {
+                    if kind == 1 && !ours_available {
                         continue;
                     }
                     let (client, table, store) =
@@ -707,13 +738,12 @@ pub async fn query(bench: &Bench) -> Vec<Row> {
                         let (client, table, store) = (client.clone(), table.clone(), store.clone());
                         async move {
                             let p = p as u64;
-                            let got = match (is_ours, counting) {
-                                (false, false) => raw_query_run(&client, &table, p).await as u64,
-                                (false, true) => raw_query_count(&client, &table, p).await,
-                                (true, false) => {
-                                    ours_query_run(&store, p).await.unwrap_or(0) as u64
-                                }
-                                (true, true) => ours_query_count(&store, p).await.unwrap_or(0),
+                            let got = match (kind, counting) {
+                                (0, false) => raw_query_run(&client, &table, p).await as u64,
+                                (0, true) => raw_query_count(&client, &table, p).await,
+                                (1, false) => ours_query_run(&store, p).await.unwrap_or(0) as u64,
+                                (1, true) => ours_query_count(&store, p).await.unwrap_or(0),
+                                _ => raw_query_run_decoded(&client, &table, p).await as u64,
                             };
                             assert_eq!(got, expected, "partition {p}");
                         }
@@ -728,10 +758,25 @@ pub async fn query(bench: &Bench) -> Vec<Row> {
                     progress(format!(
                         "query {} c={concurrency} round {round} {}: {rate:.0}",
                         if counting { "count" } else { "run" },
-                        if is_ours { "ours" } else { "raw" }
+                        ["raw", "ours", "raw+decode"][kind as usize]
                     ));
-                    if is_ours { &mut ours } else { &mut raw }.push(rate);
+                    [&mut raw, &mut ours, &mut raw_decoded][kind as usize].push(rate);
                 }
+            }
+            if !counting {
+                rows.push(Row {
+                    scenario: "query",
+                    work: format!(
+                        "query run(), {partitions} partitions × {per_partition} vs raw paginated Query + serde_dynamo decode"
+                    ),
+                    concurrency: concurrency.to_string(),
+                    unit: "items/s",
+                    higher_is_better: true,
+                    raw: raw_decoded,
+                    ours: ours.clone(),
+                    target: None,
+                    note: None,
+                });
             }
             rows.push(Row {
                 scenario: "query",
