@@ -197,8 +197,10 @@ impl RawPages {
                     .set_filter_expression(plan.expressions.filter_expression.clone())
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
-                    .scan_index_forward(!plan.descending)
-                    .consistent_read(plan.consistent_read)
+                    // Only what differs from DynamoDB's defaults, so the request is the
+                    // one a hand-written Query would send.
+                    .set_scan_index_forward(plan.descending.then_some(false))
+                    .set_consistent_read(plan.consistent_read.then_some(true))
                     .set_limit(limit)
                     .set_select(select.clone())
                     .set_exclusive_start_key(self.next_start.clone())
@@ -226,7 +228,7 @@ impl RawPages {
                     .set_filter_expression(plan.expressions.filter_expression.clone())
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
-                    .consistent_read(plan.consistent_read)
+                    .set_consistent_read(plan.consistent_read.then_some(true))
                     .set_limit(limit)
                     .set_select(select.clone())
                     .set_exclusive_start_key(self.next_start.clone())
