@@ -207,16 +207,13 @@ impl RawPages {
                     .send()
                     .await
                     .map_err(|err| classify(err, at).into_error(at))?;
-                Response {
-                    items: if select.is_some() {
-                        None
-                    } else {
-                        Some(output.items.unwrap_or_default())
-                    },
-                    count: u64::try_from(output.count).unwrap_or(0),
-                    scanned: u64::try_from(output.scanned_count).unwrap_or(0),
-                    last_evaluated_key: output.last_evaluated_key,
-                }
+                Response::new(
+                    output.items,
+                    output.count,
+                    output.scanned_count,
+                    output.last_evaluated_key,
+                    select.is_some(),
+                )
             }
             Operation::Scan => {
                 let output = self
@@ -235,16 +232,13 @@ impl RawPages {
                     .send()
                     .await
                     .map_err(|err| classify(err, at).into_error(at))?;
-                Response {
-                    items: if select.is_some() {
-                        None
-                    } else {
-                        Some(output.items.unwrap_or_default())
-                    },
-                    count: u64::try_from(output.count).unwrap_or(0),
-                    scanned: u64::try_from(output.scanned_count).unwrap_or(0),
-                    last_evaluated_key: output.last_evaluated_key,
-                }
+                Response::new(
+                    output.items,
+                    output.count,
+                    output.scanned_count,
+                    output.last_evaluated_key,
+                    select.is_some(),
+                )
             }
         };
         tracing::debug!(
@@ -265,6 +259,28 @@ struct Response {
     count: u64,
     scanned: u64,
     last_evaluated_key: Option<Item>,
+}
+
+impl Response {
+    /// A Query's or Scan's output (the same fields on both) as a [`Response`].
+    fn new(
+        items: Option<Vec<Item>>,
+        count: i32,
+        scanned: i32,
+        last_evaluated_key: Option<Item>,
+        counting_only: bool,
+    ) -> Response {
+        Response {
+            items: if counting_only {
+                None
+            } else {
+                Some(items.unwrap_or_default())
+            },
+            count: u64::try_from(count).unwrap_or(0),
+            scanned: u64::try_from(scanned).unwrap_or(0),
+            last_evaluated_key,
+        }
+    }
 }
 
 fn operation_name(operation: Operation) -> &'static str {
