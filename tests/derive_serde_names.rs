@@ -35,16 +35,32 @@ event_with_rule!(Upper, "upper", rename_all = "UPPERCASE");
 event_with_rule!(Pascal, "pascal", rename_all = "PascalCase");
 event_with_rule!(Camel, "camel", rename_all = "camelCase");
 event_with_rule!(Snake, "snake", rename_all = "snake_case");
-event_with_rule!(ScreamingSnake, "screaming_snake", rename_all = "SCREAMING_SNAKE_CASE");
+event_with_rule!(
+    ScreamingSnake,
+    "screaming_snake",
+    rename_all = "SCREAMING_SNAKE_CASE"
+);
 event_with_rule!(Kebab, "kebab", rename_all = "kebab-case");
-event_with_rule!(ScreamingKebab, "screaming_kebab", rename_all = "SCREAMING-KEBAB-CASE");
-event_with_rule!(SerializeOnly, "serialize_only", rename_all(serialize = "camelCase", deserialize = "kebab-case"));
+event_with_rule!(
+    ScreamingKebab,
+    "screaming_kebab",
+    rename_all = "SCREAMING-KEBAB-CASE"
+);
+event_with_rule!(
+    SerializeOnly,
+    "serialize_only",
+    rename_all(serialize = "camelCase", deserialize = "kebab-case")
+);
 event_with_rule!(NoRule, "no_rule", deny_unknown_fields);
 
 fn check<E: Storable + Default>() {
     let json = serde_json::to_value(E::default()).unwrap();
     let mut serde_names: Vec<String> = json.as_object().unwrap().keys().cloned().collect();
-    let mut declared: Vec<String> = E::TABLE.attributes.iter().map(|a| a.name.to_owned()).collect();
+    let mut declared: Vec<String> = E::TABLE
+        .attributes
+        .iter()
+        .map(|a| a.name.to_owned())
+        .collect();
     serde_names.sort();
     declared.sort();
     assert_eq!(declared, serde_names, "{}", E::TABLE.event_type);
@@ -68,16 +84,31 @@ fn every_rename_all_rule_matches_serde() {
 
 #[test]
 fn names_of_a_few_rules_spelled_out() {
-    let names = |def: &eventosaurus::TableDef| -> Vec<&str> { def.attributes.iter().map(|a| a.name).collect() };
+    let names = |def: &eventosaurus::TableDef| -> Vec<&str> {
+        def.attributes.iter().map(|a| a.name).collect()
+    };
     assert_eq!(
         names(Camel::TABLE),
         [
-            "personId", "a", "veryTastyField", "leading", "doubleUnderscore", "trailing",
-            "with2Digits3", "alreadyCapital", "type", "zoëCount", "explicit-name",
+            "personId",
+            "a",
+            "veryTastyField",
+            "leading",
+            "doubleUnderscore",
+            "trailing",
+            "with2Digits3",
+            "alreadyCapital",
+            "type",
+            "zoëCount",
+            "explicit-name",
             "renamedForReading"
         ]
     );
-    assert_eq!(names(Lower::TABLE)[7], "already_Capital", "lowercase leaves fields alone");
+    assert_eq!(
+        names(Lower::TABLE)[7],
+        "already_Capital",
+        "lowercase leaves fields alone"
+    );
     assert_eq!(names(Upper::TABLE)[9], "ZOë_COUNT", "ASCII letters only");
     assert_eq!(names(ScreamingKebab::TABLE)[4], "DOUBLE--UNDERSCORE");
 }

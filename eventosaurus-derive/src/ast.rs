@@ -15,19 +15,6 @@ pub enum TypeKind {
     Other,
 }
 
-/// A field type the generated codec writes and reads directly, without serde.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Scalar {
-    /// An integer type up to 64 bits (`N`).
-    Integer,
-    /// `String` (`S`).
-    String,
-    /// `bool` (`BOOL`).
-    Bool,
-    /// `Uuid` (`S`, hyphenated lowercase, as its `Serialize`).
-    Uuid,
-}
-
 pub struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
@@ -41,9 +28,6 @@ pub struct Field<'a> {
     /// their own.
     pub stored: bool,
     pub kind: TypeKind,
-    /// `Some` for a known scalar (or `Option` of one): see [`Scalar`]. The bool is `true`
-    /// for `Option<..>`.
-    pub scalar: Option<(Scalar, bool)>,
     pub serde: SerdeField,
 }
 
@@ -114,8 +98,20 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
         let serde_field = attr::serde_field(&field.attrs);
         let raw = ident.to_string();
         let raw = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
-        let (name, name_span) = field_name(&serde_field.rename.ser, &serde.rename_all.ser, &raw, ident, errors);
-        let (de_name, _) = field_name(&serde_field.rename.de, &serde.rename_all.de, &raw, ident, errors);
+        let (name, name_span) = field_name(
+            &serde_field.rename.ser,
+            &serde.rename_all.ser,
+            &raw,
+            ident,
+            errors,
+        );
+        let (de_name, _) = field_name(
+            &serde_field.rename.de,
+            &serde.rename_all.de,
+            &raw,
+            ident,
+            errors,
+        );
         fields.push(Field {
             ident,
             ty: &field.ty,
@@ -124,7 +120,6 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             name_span,
             stored: !serde_field.skip_serializing && !serde_field.flatten,
             kind: kind_of(&field.ty),
-            scalar: scalar_of(&field.ty),
             serde: serde_field,
         });
     }
@@ -161,47 +156,6 @@ fn field_name(
     }
 }
 
-/// The last segment of a plain path type (`a::b::C`), with its generic arguments.
-fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
-    match ty {
-        Type::Group(g) => last_segment(&g.elem),
-        Type::Paren(p) => last_segment(&p.elem),
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
-        _ => None,
-    }
-}
-
-/// The known scalar a field type is, directly or inside one `Option`.
-fn scalar_of(ty: &Type) -> Option<(Scalar, bool)> {
-    let segment = last_segment(ty)?;
-    if segment.ident == "Option" {
-        let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
-            return None;
-        };
-        let [syn::GenericArgument::Type(inner)] = args.args.iter().collect::<Vec<_>>()[..] else {
-            return None;
-        };
-        return base_scalar(inner).map(|s| (s, true));
-    }
-    base_scalar(ty).map(|s| (s, false))
-}
-
-fn base_scalar(ty: &Type) -> Option<Scalar> {
-    let segment = last_segment(ty)?;
-    if !segment.arguments.is_empty() {
-        return None;
-    }
-    Some(match segment.ident.to_string().as_str() {
-        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
-            Scalar::Integer
-        }
-        "String" => Scalar::String,
-        "bool" => Scalar::Bool,
-        "Uuid" => Scalar::Uuid,
-        _ => return None,
-    })
-}
-
 /// The span of a 128-bit integer anywhere in a type (`u128`, `Option<i128>`, `Vec<u128>`..).
 pub fn find_128_bit(ty: &Type) -> Option<&Ident> {
     match ty {
@@ -223,10 +177,12 @@ pub fn find_128_bit(ty: &Type) -> Option<&Ident> {
                     return Some(&segment.ident);
                 }
                 match &segment.arguments {
-                    syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
-                        syn::GenericArgument::Type(t) => find_128_bit(t),
-                        _ => None,
-                    }),
+                    syn::PathArguments::AngleBracketed(args) => {
+                        args.args.iter().find_map(|arg| match arg {
+                            syn::GenericArgument::Type(t) => find_128_bit(t),
+                            _ => None,
+                        })
+                    }
                     _ => None,
                 }
             })

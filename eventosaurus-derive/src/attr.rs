@@ -12,6 +12,9 @@ pub struct ContainerAttrs {
     pub composite_key: Option<(proc_macro2::Span, Vec<Ident>)>,
     /// `custom_on_error`: the user implements `OnError` themselves.
     pub custom_on_error: bool,
+    /// `serde_codec`: always encode and decode with serde_dynamo (for hand-written
+    /// `Serialize` / `Deserialize` impls).
+    pub serde_codec: bool,
 }
 
 /// A serialize / deserialize pair, as serde's `rename(serialize = .., deserialize = ..)`.
@@ -23,7 +26,10 @@ pub struct SerDe<T> {
 
 impl<T> Default for SerDe<T> {
     fn default() -> Self {
-        SerDe { ser: None, de: None }
+        SerDe {
+            ser: None,
+            de: None,
+        }
     }
 }
 
@@ -121,9 +127,15 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                 }
                 out.custom_on_error = true;
                 Ok(())
+            } else if meta.path.is_ident("serde_codec") {
+                if out.serde_codec {
+                    return Err(meta.error("duplicate `serde_codec`"));
+                }
+                out.serde_codec = true;
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key` or `custom_on_error`",
+                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `custom_on_error` or `serde_codec`",
                 ))
             }
         });
@@ -176,7 +188,9 @@ fn ser_de_names(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<SerDe<LitS
 }
 
 /// Reads `name = "path"` as a path, as serde does.
-fn path_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<(syn::ExprPath, proc_macro2::Span)> {
+fn path_value(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+) -> syn::Result<(syn::ExprPath, proc_macro2::Span)> {
     let lit: LitStr = meta.value()?.parse()?;
     Ok((lit.parse()?, lit.span()))
 }
@@ -311,7 +325,9 @@ mod tests {
     #[test]
     fn rename_rules_match_serde_derive() {
         for (original, upper, pascal, camel, screaming, kebab, screaming_kebab) in &[
-            ("outcome", "OUTCOME", "Outcome", "outcome", "OUTCOME", "outcome", "OUTCOME"),
+            (
+                "outcome", "OUTCOME", "Outcome", "outcome", "OUTCOME", "outcome", "OUTCOME",
+            ),
             (
                 "very_tasty",
                 "VERY_TASTY",
@@ -335,7 +351,10 @@ mod tests {
             assert_eq!(rule("SCREAMING-KEBAB-CASE"), *screaming_kebab);
         }
         // Leading, doubled and trailing underscores; non-ASCII letters are left alone.
-        assert_eq!(apply_rename_all("camelCase", "_private__x_").unwrap(), "privateX");
+        assert_eq!(
+            apply_rename_all("camelCase", "_private__x_").unwrap(),
+            "privateX"
+        );
         assert_eq!(apply_rename_all("PascalCase", "é_b").unwrap(), "éB");
         assert_eq!(apply_rename_all("UPPERCASE", "é_b").unwrap(), "é_B");
         assert_eq!(apply_rename_all("lowercase", "ABC").unwrap(), "ABC");

@@ -105,6 +105,7 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     };
     let pk_assoc = quote_spanned! {pk_ty.span()=> type PartitionKey = #pk_ty; };
     let query_builder = query_builder(input, valid);
+    let codec_methods = crate::codec::methods(input);
     let on_error = if input.attrs.custom_on_error {
         TokenStream::new()
     } else {
@@ -130,6 +131,8 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
             fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                 #composite_body
             }
+
+            #codec_methods
         }
 
         #query_builder

@@ -39,7 +39,11 @@ pub fn validate<'i, 'a>(
         }
     }
 
-    for field in input.fields.iter().filter(|f| f.stored || !f.serde.skip_deserializing) {
+    for field in input
+        .fields
+        .iter()
+        .filter(|f| f.stored || !f.serde.skip_deserializing)
+    {
         // A field written and read by functions of the user's may hold anything.
         let custom = field.serde.custom_serializer().is_some() && field.serde.custom_deserializer();
         if custom {

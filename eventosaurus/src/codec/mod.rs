@@ -1,7 +1,8 @@
 //! The item codec: an event to a DynamoDB item and back, checked against DynamoDB's rules.
 //!
-//! Fields are serialized with [`serde_dynamo`], so serde attributes (`rename`,
-//! `skip_serializing_if`, `with`, ...) work as usual. Every item also carries
+//! Fields are written as serde (through [`serde_dynamo`]) would write them, so serde
+//! attributes (`rename`, `skip_serializing_if`, `with`, ...) work as usual; the derive
+//! builds the item directly for fields of known scalar types (see [`fast`]). Every item also carries
 //! [`EVENT_UUID`] and [`CREATED_AT`]. Before an item leaves [`encode`], one pass over it
 //! ([`validate`]) checks every value the way DynamoDB would and computes its size with
 //! DynamoDB's own rules, so a bad event is refused at `store()` with an error naming the
@@ -16,6 +17,8 @@ use crate::error::{Error, Result};
 use crate::table::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID};
 use crate::Storable;
 
+#[doc(hidden)]
+pub mod fast;
 pub mod number;
 pub mod validate;
 
@@ -65,32 +68,31 @@ pub fn encode<E: Storable>(
     event: &E,
     table: &str,
     event_uuid: &Uuid,
-    created_at: &str,
+    created_at: impl Into<String>,
 ) -> Result<Item> {
     let def = E::TABLE;
-    let mut item: Item = serde_dynamo::to_item(event).map_err(|source| Error::Encode {
+    let mut item: Item = event.encode_attributes().map_err(|source| Error::Encode {
         event_type: def.event_type,
         table: table.to_owned(),
         source,
     })?;
-    for reserved in [EVENT_UUID, CREATED_AT] {
-        if item.contains_key(reserved) {
-            return Err(Error::InvalidEvent {
-                event_type: def.event_type,
-                reason: format!(
-                    "it serializes an attribute named `{reserved}`, which eventosaurus reserves"
-                ),
-            });
-        }
+    // An attribute of the event under a reserved name would be replaced: refuse it.
+    let mut buffer = Uuid::encode_buffer();
+    let id = event_uuid.hyphenated().encode_lower(&mut buffer);
+    let replaced = item
+        .insert(EVENT_UUID.to_owned(), AttributeValue::S(id.to_owned()))
+        .map(|_| EVENT_UUID)
+        .or(item
+            .insert(CREATED_AT.to_owned(), AttributeValue::S(created_at.into()))
+            .map(|_| CREATED_AT));
+    if let Some(reserved) = replaced {
+        return Err(Error::InvalidEvent {
+            event_type: def.event_type,
+            reason: format!(
+                "it serializes an attribute named `{reserved}`, which eventosaurus reserves"
+            ),
+        });
     }
-    item.insert(
-        EVENT_UUID.to_owned(),
-        AttributeValue::S(event_uuid.hyphenated().to_string()),
-    );
-    item.insert(
-        CREATED_AT.to_owned(),
-        AttributeValue::S(created_at.to_owned()),
-    );
     let size = check(&item, def)?;
     if size > MAX_EVENT_SIZE {
         return Err(Error::ItemTooLarge {
@@ -127,7 +129,7 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
             )))
         }
     };
-    let event = serde_dynamo::from_item(item).map_err(|e| decode_error(e.to_string()))?;
+    let event = E::decode_attributes(item).map_err(|e| decode_error(e.to_string()))?;
     Ok(StoredEvent {
         event,
         event_uuid,
@@ -143,11 +145,10 @@ fn check(item: &Item, def: &TableDef) -> Result<usize> {
         path: invalid.path,
         violation: invalid.violation,
     };
-    validate::check_partition_key(
+    validate::check_event_item(
         item,
         def.partition_key,
         def.partition_key_type == KeyAttributeType::Number,
     )
-    .map_err(invalid)?;
-    validate::check_item(item).map_err(invalid)
+    .map_err(invalid)
 }

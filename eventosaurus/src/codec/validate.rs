@@ -45,7 +45,10 @@ pub struct Invalid {
 }
 
 /// A violation found while walking, with the path segments collected on the way back up.
-struct Found {
+/// Boxed: the happy path returns a `Result` of two words.
+struct Found(Box<FoundInner>);
+
+struct FoundInner {
     /// Innermost first.
     segments: Vec<Segment>,
     violation: Violation,
@@ -58,20 +61,24 @@ enum Segment {
 
 impl Found {
     fn new(violation: Violation) -> Found {
-        Found {
+        Found(Box::new(FoundInner {
             segments: Vec::new(),
             violation,
-        }
+        }))
     }
 
     fn at(mut self, segment: Segment) -> Found {
-        self.segments.push(segment);
+        self.0.segments.push(segment);
         self
     }
 
     fn into_invalid(self) -> Invalid {
+        let FoundInner {
+            segments,
+            violation,
+        } = *self.0;
         let mut path = String::new();
-        for segment in self.segments.iter().rev() {
+        for segment in segments.iter().rev() {
             match segment {
                 Segment::Name(name) if path.is_empty() => path.push_str(name),
                 Segment::Name(name) => {
@@ -85,15 +92,62 @@ impl Found {
                 }
             }
         }
-        Invalid {
-            path,
-            violation: self.violation,
-        }
+        Invalid { path, violation }
     }
 }
 
 /// Checks every value of `item` against DynamoDB's rules and returns the item's size.
 pub fn check_item(item: &Item) -> Result<usize, Invalid> {
+    check_walk(item, None)
+}
+
+/// [`check_item`] for an event's item, in the same single pass: also checks its partition
+/// key `key` (present with the table's type, see [`check_partition_key`]). `number` is true
+/// for an `N` key, false for an `S` key.
+pub fn check_event_item(item: &Item, key: &str, number: bool) -> Result<usize, Invalid> {
+    check_walk(item, Some((key, number)))
+}
+
+fn check_walk(item: &Item, key: Option<(&str, bool)>) -> Result<usize, Invalid> {
+    // The common case in one tight pass; anything unusual, or wrong, takes the detailed walk.
+    match quick_size(item, key) {
+        Some(size) => Ok(size),
+        None => detailed_walk(item, key),
+    }
+}
+
+/// The item's size if every value is valid, for scalars and the key without building any
+/// error; `None` as soon as something is wrong (or a list, map or set needs the full rules).
+#[inline]
+fn quick_size(item: &Item, key: Option<(&str, bool)>) -> Option<usize> {
+    let mut size = 0;
+    let mut key_seen = key.is_none();
+    for (name, value) in item {
+        if name.is_empty() || name.len() > MAX_NAME_BYTES {
+            return None;
+        }
+        if let Some((key_name, number)) = key {
+            if name == key_name {
+                key_violation(Some(value), number).map_or(Some(()), |_| None)?;
+                key_seen = true;
+            }
+        }
+        size += name.len()
+            + match value {
+                AttributeValue::S(s) => s.len(),
+                AttributeValue::N(n) => number::size_if_valid(n)?,
+                AttributeValue::Bool(_) | AttributeValue::Null(true) => 1,
+                other => check_value(other, 1).ok()?,
+            };
+    }
+    key_seen.then_some(size)
+}
+
+/// The rules one by one, building the error: the partition key first, then every value.
+fn detailed_walk(item: &Item, key: Option<(&str, bool)>) -> Result<usize, Invalid> {
+    if let Some((key_name, number)) = key {
+        check_partition_key(item, key_name, number)?;
+    }
     let mut size = 0;
     for (name, value) in item {
         size += check_name(name)
@@ -103,24 +157,31 @@ pub fn check_item(item: &Item) -> Result<usize, Invalid> {
     Ok(size)
 }
 
+/// What is wrong with a partition key value, if anything.
+fn key_violation(value: Option<&AttributeValue>, number: bool) -> Option<Violation> {
+    match (value, number) {
+        (Some(AttributeValue::N(_)), true) => None,
+        (Some(AttributeValue::S(s)), false) if s.is_empty() => Some(Violation::PartitionKeyEmpty),
+        (Some(AttributeValue::S(s)), false) if s.len() > MAX_PARTITION_KEY_BYTES => {
+            Some(Violation::PartitionKeyTooLong { bytes: s.len() })
+        }
+        (Some(AttributeValue::S(_)), false) => None,
+        (_, number) => Some(Violation::PartitionKeyMissing {
+            expected: if number { "N" } else { "S" },
+        }),
+    }
+}
+
 /// Checks the partition key attribute: present with the table's type, and for strings
 /// 1 to 2,048 bytes. `number` is true for an `N` key, false for an `S` key.
 pub fn check_partition_key(item: &Item, name: &str, number: bool) -> Result<(), Invalid> {
-    let violation = match (item.get(name), number) {
-        (Some(AttributeValue::N(_)), true) => return Ok(()),
-        (Some(AttributeValue::S(s)), false) if s.is_empty() => Violation::PartitionKeyEmpty,
-        (Some(AttributeValue::S(s)), false) if s.len() > MAX_PARTITION_KEY_BYTES => {
-            Violation::PartitionKeyTooLong { bytes: s.len() }
-        }
-        (Some(AttributeValue::S(_)), false) => return Ok(()),
-        (_, number) => Violation::PartitionKeyMissing {
-            expected: if number { "N" } else { "S" },
-        },
-    };
-    Err(Invalid {
-        path: name.to_owned(),
-        violation,
-    })
+    match key_violation(item.get(name), number) {
+        None => Ok(()),
+        Some(violation) => Err(Invalid {
+            path: name.to_owned(),
+            violation,
+        }),
+    }
 }
 
 /// The size of an item as DynamoDB counts it (see the module docs). Values that break a
@@ -152,7 +213,15 @@ fn check_number(text: &str) -> Result<Number, Found> {
 fn check_value(value: &AttributeValue, level: usize) -> Result<usize, Found> {
     Ok(match value {
         AttributeValue::S(s) => s.len(),
-        AttributeValue::N(n) => check_number(n)?.size(),
+        AttributeValue::N(n) => match number::size_if_valid(n) {
+            Some(size) => size,
+            None => {
+                return Err(check_number(n).err().map_or_else(
+                    || Found::new(Violation::NotANumber { value: n.clone() }),
+                    |found| found,
+                ))
+            }
+        },
         AttributeValue::Bool(_) => 1,
         AttributeValue::Null(true) => 1,
         AttributeValue::Null(false) => return Err(Found::new(Violation::NullFalse)),
@@ -481,6 +550,28 @@ mod tests {
             nested_lists(31, AttributeValue::Ss(vec!["a".into()]))
         )]))
         .is_ok());
+    }
+
+    #[test]
+    fn event_items_check_the_key_in_the_same_pass() {
+        let it = item(vec![("pk", s("k")), ("n", n("1"))]);
+        assert_eq!(check_event_item(&it, "pk", false), Ok(1 + 2 + 1 + 2));
+        assert_eq!(
+            check_event_item(&it, "pk", true).unwrap_err().violation,
+            Violation::PartitionKeyMissing { expected: "N" }
+        );
+        assert_eq!(
+            check_event_item(&it, "other", false).unwrap_err(),
+            Invalid {
+                path: "other".into(),
+                violation: Violation::PartitionKeyMissing { expected: "S" }
+            }
+        );
+        let it = item(vec![("pk", s("")), ("n", n("NaN"))]);
+        assert_eq!(
+            check_event_item(&it, "pk", false).unwrap_err().violation,
+            Violation::PartitionKeyEmpty
+        );
     }
 
     #[test]
