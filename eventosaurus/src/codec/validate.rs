@@ -216,10 +216,9 @@ fn check_value(value: &AttributeValue, level: usize) -> Result<usize, Found> {
         AttributeValue::N(n) => match number::size_if_valid(n) {
             Some(size) => size,
             None => {
-                return Err(check_number(n).err().map_or_else(
-                    || Found::new(Violation::NotANumber { value: n.clone() }),
-                    |found| found,
-                ))
+                return Err(check_number(n)
+                    .err()
+                    .unwrap_or_else(|| Found::new(Violation::NotANumber { value: n.clone() })))
             }
         },
         AttributeValue::Bool(_) => 1,
