@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::codec::Item;
+use crate::number::Number;
 use crate::persist::{Context, EventWrite, PersistFuture, Persistor};
 use crate::store::StoreOutcome;
 use crate::table::EVENT_UUID;
@@ -29,23 +30,18 @@ struct MemoryTable {
 fn key_part(value: Option<&AttributeValue>) -> String {
     match value {
         Some(AttributeValue::S(s)) => format!("S:{s}"),
-        Some(AttributeValue::N(n)) => format!("N:{}", normalize_number(n)),
+        // Canonical decimal text: equal numbers, and only those, share a key.
+        Some(AttributeValue::N(n)) => match Number::parse_unbounded(n) {
+            Ok(number) => format!("N:{number}"),
+            Err(_) => format!("N?:{n}"),
+        },
         other => format!("{other:?}"),
     }
 }
 
-/// Whether two key values are equal as DynamoDB compares them (numbers by value).
+/// Whether two key values are equal as DynamoDB compares them (numbers by exact value).
 pub fn same_value(a: &AttributeValue, b: &AttributeValue) -> bool {
     key_part(Some(a)) == key_part(Some(b))
-}
-
-/// `007`, `7.0` and `7` are the same DynamoDB number.
-fn normalize_number(n: &str) -> String {
-    match n.parse::<f64>() {
-        Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", f as i64),
-        Ok(f) => format!("{f}"),
-        Err(_) => n.to_owned(),
-    }
 }
 
 impl Memory {

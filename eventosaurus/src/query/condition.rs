@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 use crate::codec::Item;
+use crate::number::compare as compare_numbers;
 
 /// A comparison DynamoDB can evaluate on one attribute.
 ///
@@ -212,7 +213,13 @@ fn same_set<T>(x: &[T], y: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
 
 /// Orders two scalars of the same type (`N`, `S` or `B`); `None` for anything else.
 fn compare(attribute: Option<&AttributeValue>, value: &AttributeValue) -> Option<Ordering> {
-    match (attribute?, value) {
+    compare_scalars(attribute?, value)
+}
+
+/// Orders two scalars of the same type as DynamoDB does: numbers by exact value, strings
+/// and binaries by their bytes. `None` for other types, or two different types.
+pub(crate) fn compare_scalars(a: &AttributeValue, b: &AttributeValue) -> Option<Ordering> {
+    match (a, b) {
         (AttributeValue::N(x), AttributeValue::N(y)) => compare_numbers(x, y),
         (AttributeValue::S(x), AttributeValue::S(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
         (AttributeValue::B(x), AttributeValue::B(y)) => Some(x.as_ref().cmp(y.as_ref())),
@@ -238,92 +245,6 @@ fn contains(attribute: &AttributeValue, value: &AttributeValue) -> bool {
     }
 }
 
-/// A decimal number as sign, significant digits (no leading or trailing zeros) and the
-/// position of the decimal point relative to the first digit.
-#[derive(Debug, PartialEq, Eq)]
-struct Decimal {
-    negative: bool,
-    digits: Vec<u8>,
-    exponent: i64,
-}
-
-impl Decimal {
-    fn parse(text: &str) -> Option<Decimal> {
-        let text = text.trim();
-        let (negative, rest) = match text.as_bytes().first()? {
-            b'-' => (true, &text[1..]),
-            b'+' => (false, &text[1..]),
-            _ => (false, text),
-        };
-        let (mantissa, exp) = match rest.find(['e', 'E']) {
-            Some(at) => (&rest[..at], rest[at + 1..].parse::<i64>().ok()?),
-            None => (rest, 0),
-        };
-        let (int_part, frac_part) = match mantissa.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (mantissa, ""),
-        };
-        if int_part.is_empty() && frac_part.is_empty() {
-            return None;
-        }
-        if !int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .all(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
-        let all: Vec<u8> = int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .map(|b| b - b'0')
-            .collect();
-        let leading = all.iter().take_while(|&&d| d == 0).count();
-        let mut digits = all[leading..].to_vec();
-        while digits.last() == Some(&0) {
-            digits.pop();
-        }
-        if digits.is_empty() {
-            return Some(Decimal {
-                negative: false,
-                digits,
-                exponent: 0,
-            });
-        }
-        let exponent = int_part.len() as i64 - leading as i64 + exp;
-        Some(Decimal {
-            negative,
-            digits,
-            exponent,
-        })
-    }
-
-    fn cmp_magnitude(&self, other: &Decimal) -> Ordering {
-        match (self.digits.is_empty(), other.digits.is_empty()) {
-            (true, true) => return Ordering::Equal,
-            (true, false) => return Ordering::Less,
-            (false, true) => return Ordering::Greater,
-            _ => {}
-        }
-        self.exponent
-            .cmp(&other.exponent)
-            .then_with(|| self.digits.cmp(&other.digits))
-    }
-}
-
-/// Compares two DynamoDB number strings exactly (no floating point); `None` if one is not a number.
-pub fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
-    let (x, y) = (Decimal::parse(a)?, Decimal::parse(b)?);
-    let x_zero = x.digits.is_empty();
-    let y_zero = y.digits.is_empty();
-    Some(match (x.negative && !x_zero, y.negative && !y_zero) {
-        (false, true) => Ordering::Greater,
-        (true, false) => Ordering::Less,
-        (false, false) => x.cmp_magnitude(&y),
-        (true, true) => y.cmp_magnitude(&x),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,26 +263,6 @@ mod tests {
     }
     fn cond(attribute: &str, operator: Operator, values: &[AttributeValue]) -> Condition {
         Condition::new(attribute, operator, values.to_vec())
-    }
-
-    #[test]
-    fn numbers_compare_numerically() {
-        assert_eq!(compare_numbers("10", "9"), Some(Ordering::Greater));
-        assert_eq!(compare_numbers("5", "5.000"), Some(Ordering::Equal));
-        assert_eq!(compare_numbers("-3", "2"), Some(Ordering::Less));
-        assert_eq!(compare_numbers("-3", "-20"), Some(Ordering::Greater));
-        assert_eq!(compare_numbers("0.001", "1e-3"), Some(Ordering::Equal));
-        assert_eq!(compare_numbers("-0", "0"), Some(Ordering::Equal));
-        assert_eq!(compare_numbers("0", "0.5"), Some(Ordering::Less));
-        assert_eq!(
-            compare_numbers(
-                "123456789012345678901234567890",
-                "123456789012345678901234567891"
-            ),
-            Some(Ordering::Less)
-        );
-        assert_eq!(compare_numbers("1.5", "abc"), None);
-        assert_eq!(compare_numbers("", "1"), None);
     }
 
     #[test]

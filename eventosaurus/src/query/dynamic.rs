@@ -57,7 +57,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::condition::{compare_numbers, Condition, Operator};
+use super::condition::{Condition, Operator};
+use crate::number::Number;
 use crate::table::{AttributeType, TableDef, CREATED_AT, EVENT_UUID};
 
 /// Why a condition given as text was refused. Each message is one line.
@@ -377,15 +378,10 @@ fn typed_value(
     match attribute_type {
         AttributeType::Number => {
             let n = raw.trim();
-            let plain = n
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-            if !plain || compare_numbers(n, "0").is_none() {
-                return Err(bad_value(format!(
-                    "`{attribute}` is a number, and `{raw}` is not a number"
-                )));
+            match Number::parse(n) {
+                Ok(_) => Ok(AttributeValue::N(n.to_owned())),
+                Err(e) => Err(bad_value(format!("`{attribute}` is a number, and {e}"))),
             }
-            Ok(AttributeValue::N(n.to_owned()))
         }
         AttributeType::String => Ok(AttributeValue::S(raw.to_owned())),
         AttributeType::Bool => match raw.trim().to_ascii_lowercase().as_str() {
@@ -609,6 +605,10 @@ mod tests {
             "answered=yes",
             "answered>true",
             "answered contains t",
+            "person_id=NaN",
+            "person_id=1e9223372036854775807",
+            "person_id in 1,1e-9223372036854775808",
+            "person_id=12345678901234567890123456789012345678901",
         ] {
             assert!(
                 matches!(err(text), ParseConditionError::Value { .. }),
@@ -616,6 +616,21 @@ mod tests {
                 err(text)
             );
         }
+    }
+
+    #[test]
+    fn huge_numbers_are_clear_errors() {
+        let message = err("person_id=1e9223372036854775807").to_string();
+        assert_eq!(
+            message,
+            "`person_id` is a number, and `1e9223372036854775807` is too large for DynamoDB: \
+             a number's magnitude must be below 1E+126"
+        );
+        assert_eq!(
+            parse("person_id=9007199254740993").values,
+            [n("9007199254740993")],
+            "kept exactly as written"
+        );
     }
 
     #[test]

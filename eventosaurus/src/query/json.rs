@@ -9,6 +9,7 @@ use serde::Serializer;
 use serde_json::{json, Value};
 
 use crate::codec::Item;
+use crate::number::Number;
 
 /// An attribute value in the JSON shape of the DynamoDB API, e.g. `{"S": "555"}`.
 ///
@@ -41,9 +42,10 @@ pub fn key_value_from_json(value: &Value) -> Result<AttributeValue, String> {
     let (tag, inner) = object.iter().next().ok_or("empty key value")?;
     match (tag.as_str(), inner) {
         ("S", Value::String(s)) => Ok(AttributeValue::S(s.clone())),
-        ("N", Value::String(n)) if super::condition::compare_numbers(n, "0").is_some() => {
-            Ok(AttributeValue::N(n.clone()))
-        }
+        ("N", Value::String(n)) => match Number::parse(n) {
+            Ok(_) => Ok(AttributeValue::N(n.clone())),
+            Err(e) => Err(e.to_string()),
+        },
         ("B", Value::Array(bytes)) => bytes
             .iter()
             .map(|b| {

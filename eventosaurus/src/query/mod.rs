@@ -53,7 +53,7 @@ pub mod memory;
 mod plan;
 mod typed;
 
-pub use condition::{compare_numbers, matches_all, values_equal, Condition, Operator};
+pub use condition::{matches_all, values_equal, Condition, Operator};
 pub use cursor::Cursor;
 pub use dynamic::ParseConditionError;
 pub use exec::{collect_items, count_items, Page, Pages, RawPage, RawPages};

@@ -1,14 +1,16 @@
 //! Planning: conditions and options into a [`Plan`], the exact request to send.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use super::condition::{Condition, Operator};
+use super::condition::{compare_scalars, Condition, Operator};
 use super::cursor::Cursor;
 use crate::codec::Item;
 use crate::error::{Error, Result};
+use crate::number::{Number, NumberError};
 use crate::table::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
 
 /// The DynamoDB operation a plan sends.
@@ -125,6 +127,12 @@ impl Plan {
     ///    which go to [`client_filter`](Plan::client_filter).
     ///
     /// A Scan puts every condition in the FilterExpression.
+    ///
+    /// Requests DynamoDB would answer with a ValidationException are refused here, so that
+    /// test mode and DynamoDB fail alike: the wrong number of values, a number DynamoDB
+    /// cannot hold, `BETWEEN` bounds in the wrong order or of different types, an empty
+    /// string or binary in a key condition, and a cursor outside the key condition (e.g.
+    /// from another partition).
     pub fn build(
         def: &TableDef,
         environment_prefix: &str,
@@ -137,93 +145,37 @@ impl Plan {
             table: table.clone(),
             reason,
         };
-        for condition in conditions {
-            let (min, max) = condition.operator.arity();
-            let n = condition.values.len();
-            if n < min || n > max {
-                let expected = if min == max {
-                    format!("{min}")
-                } else {
-                    format!("{min} to {max}")
-                };
-                return Err(invalid(format!(
-                    "{} on `{}` takes {expected} value(s), got {n}",
-                    condition.operator, condition.attribute
-                )));
-            }
-        }
+        conditions
+            .iter()
+            .try_for_each(check_condition)
+            .map_err(invalid)?;
         if options.page_size == Some(0) {
             return Err(invalid("page_size must be at least 1".to_owned()));
         }
-
-        let partition = conditions
+        let Some(keys) = Keys::choose(def, conditions, options.allow_scan) else {
+            return Err(Error::ScanRequired {
+                table,
+                reason: format!(
+                    "there is no EQ condition on the partition key `{}`",
+                    def.partition_key
+                ),
+            });
+        };
+        keys.key_condition
             .iter()
-            .position(|c| c.attribute == def.partition_key && c.operator == Operator::Eq);
-        let mut remaining: Vec<(usize, &Condition)> = conditions.iter().enumerate().collect();
-        let mut key_condition = Vec::new();
-        let (operation, index, key_attributes) = match partition {
-            None if !options.allow_scan => {
-                return Err(Error::ScanRequired {
-                    table,
-                    reason: format!(
-                        "there is no EQ condition on the partition key `{}`",
-                        def.partition_key
-                    ),
-                })
-            }
-            None => (
-                Operation::Scan,
-                None,
-                vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()],
-            ),
-            Some(at) => {
-                key_condition.push(conditions[at].clone());
-                remaining.retain(|(i, _)| *i != at);
-                let range = remaining
-                    .iter()
-                    .find(|(_, c)| c.attribute == EVENT_UUID && c.operator == Operator::Eq)
-                    .or_else(|| {
-                        remaining.iter().find(|(_, c)| {
-                            (c.attribute == EVENT_UUID || c.attribute == CREATED_AT)
-                                && c.operator.allowed_on_range_key()
-                        })
-                    })
-                    .map(|(i, c)| (*i, *c));
-                let mut index = None;
-                let mut key_attributes = vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()];
-                if let Some((at, condition)) = range {
-                    key_condition.push(condition.clone());
-                    remaining.retain(|(i, _)| *i != at);
-                    if condition.attribute == CREATED_AT {
-                        index = Some(CREATED_AT_INDEX.to_owned());
-                        key_attributes.push(CREATED_AT.to_owned());
-                    }
-                }
-                (Operation::Query, index, key_attributes)
-            }
-        };
-
-        // Attributes that DynamoDB refuses in this request's FilterExpression.
-        let index_keys: &[&str] = match (operation, &index) {
-            (Operation::Scan, _) => &[],
-            (Operation::Query, None) => &[def.partition_key, EVENT_UUID],
-            (Operation::Query, Some(_)) => &[def.partition_key, CREATED_AT],
-        };
-        let (client_filter, filter): (Vec<Condition>, Vec<Condition>) = remaining
-            .into_iter()
-            .map(|(_, c)| c.clone())
-            .partition(|c| index_keys.contains(&c.attribute.as_str()));
-
+            .try_for_each(check_key_values)
+            .map_err(invalid)?;
+        let (client_filter, filter) = keys.split_filters(def);
         let exclusive_start_key = match &options.after {
-            Some(cursor) => Some(cursor.decode(&key_attributes)?),
+            Some(cursor) => Some(keys.start_key(cursor)?),
             None => None,
         };
-        let expressions = Expressions::render(&key_condition, &filter, operation);
+        let expressions = Expressions::render(&keys.key_condition, &filter, keys.operation);
         Ok(Plan {
             table,
-            operation,
-            index,
-            key_condition,
+            operation: keys.operation,
+            index: keys.index,
+            key_condition: keys.key_condition,
             filter,
             client_filter,
             limit: options.limit,
@@ -231,7 +183,7 @@ impl Plan {
             consistent_read: options.consistent_read,
             page_size: options.page_size,
             select,
-            key_attributes,
+            key_attributes: keys.key_attributes,
             exclusive_start_key,
             expressions,
         })
@@ -263,6 +215,170 @@ impl Plan {
             .collect();
         key.map(|key| Cursor::encode(&key))
     }
+}
+
+/// The key part of a plan: which conditions are key conditions, and what is left.
+struct Keys<'a> {
+    operation: Operation,
+    index: Option<String>,
+    key_condition: Vec<Condition>,
+    /// The other conditions, in the order given.
+    remaining: Vec<&'a Condition>,
+    key_attributes: Vec<String>,
+}
+
+impl<'a> Keys<'a> {
+    /// Rules 1 and 2 of [`Plan::build`]; `None` when a Scan is needed but not allowed.
+    fn choose(def: &TableDef, conditions: &'a [Condition], allow_scan: bool) -> Option<Keys<'a>> {
+        let mut keys = Keys {
+            operation: Operation::Query,
+            index: None,
+            key_condition: Vec::new(),
+            remaining: conditions.iter().collect(),
+            key_attributes: vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()],
+        };
+        let is_partition =
+            |c: &&Condition| c.attribute == def.partition_key && c.operator == Operator::Eq;
+        let Some(at) = keys.remaining.iter().position(is_partition) else {
+            keys.operation = Operation::Scan;
+            return allow_scan.then_some(keys);
+        };
+        keys.key_condition.push(keys.remaining.remove(at).clone());
+        let range = keys
+            .remaining
+            .iter()
+            .position(|c| c.attribute == EVENT_UUID && c.operator == Operator::Eq)
+            .or_else(|| {
+                keys.remaining.iter().position(|c| {
+                    (c.attribute == EVENT_UUID || c.attribute == CREATED_AT)
+                        && c.operator.allowed_on_range_key()
+                })
+            });
+        if let Some(at) = range {
+            let condition = keys.remaining.remove(at).clone();
+            if condition.attribute == CREATED_AT {
+                keys.index = Some(CREATED_AT_INDEX.to_owned());
+                keys.key_attributes.push(CREATED_AT.to_owned());
+            }
+            keys.key_condition.push(condition);
+        }
+        Some(keys)
+    }
+
+    /// Rule 3: `(client_filter, filter)`. DynamoDB refuses a key attribute of the queried
+    /// table or index in a FilterExpression.
+    fn split_filters(&self, def: &TableDef) -> (Vec<Condition>, Vec<Condition>) {
+        let index_keys: &[&str] = match (self.operation, &self.index) {
+            (Operation::Scan, _) => &[],
+            (Operation::Query, None) => &[def.partition_key, EVENT_UUID],
+            (Operation::Query, Some(_)) => &[def.partition_key, CREATED_AT],
+        };
+        self.remaining
+            .iter()
+            .map(|c| (*c).clone())
+            .partition(|c| index_keys.contains(&c.attribute.as_str()))
+    }
+
+    /// The key a cursor stands for, checked to lie inside the key condition: DynamoDB
+    /// refuses an `ExclusiveStartKey` from another partition or outside the range condition.
+    fn start_key(&self, cursor: &Cursor) -> Result<Item> {
+        let key = cursor.decode(&self.key_attributes)?;
+        let invalid = |reason: String| Error::InvalidCursor { reason };
+        if let Some((name, _)) = key.iter().find(|(_, v)| is_empty_value(v)) {
+            return Err(invalid(format!(
+                "its key attribute `{name}` is empty, which no stored key can be"
+            )));
+        }
+        if let Some(outside) = self.key_condition.iter().find(|c| !c.matches(&key)) {
+            return Err(invalid(format!(
+                "it points outside this query's key condition ({} on `{}`): a cursor only \
+                 resumes the query that returned it, in the same partition",
+                outside.operator, outside.attribute
+            )));
+        }
+        Ok(key)
+    }
+}
+
+/// An empty string or binary: never a key value in DynamoDB.
+fn is_empty_value(value: &AttributeValue) -> bool {
+    match value {
+        AttributeValue::S(s) => s.is_empty(),
+        AttributeValue::B(b) => b.as_ref().is_empty(),
+        _ => false,
+    }
+}
+
+/// The checks of one condition that do not depend on where it goes: the number of values,
+/// every number within DynamoDB's limits, and `BETWEEN` bounds of one type, in order.
+fn check_condition(condition: &Condition) -> std::result::Result<(), String> {
+    let (min, max) = condition.operator.arity();
+    let n = condition.values.len();
+    if n < min || n > max {
+        let expected = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
+        return Err(format!(
+            "{} on `{}` takes {expected} value(s), got {n}",
+            condition.operator, condition.attribute
+        ));
+    }
+    for value in &condition.values {
+        check_numbers(value).map_err(|e| {
+            format!(
+                "a value of {} on `{}`: {e}",
+                condition.operator, condition.attribute
+            )
+        })?;
+    }
+    if let [low, high] = condition.values.as_slice() {
+        if condition.operator == Operator::Between {
+            return check_between(&condition.attribute, low, high);
+        }
+    }
+    Ok(())
+}
+
+/// Every number in a value (sets, lists and maps included) must be one DynamoDB can hold.
+fn check_numbers(value: &AttributeValue) -> std::result::Result<(), NumberError> {
+    match value {
+        AttributeValue::N(n) => Number::parse(n).map(drop),
+        AttributeValue::Ns(set) => set.iter().try_for_each(|n| Number::parse(n).map(drop)),
+        AttributeValue::L(list) => list.iter().try_for_each(check_numbers),
+        AttributeValue::M(map) => map.values().try_for_each(check_numbers),
+        _ => Ok(()),
+    }
+}
+
+fn check_between(
+    attribute: &str,
+    low: &AttributeValue,
+    high: &AttributeValue,
+) -> std::result::Result<(), String> {
+    match compare_scalars(low, high) {
+        None => Err(format!(
+            "BETWEEN on `{attribute}` needs two values of the same type (number, string or binary)"
+        )),
+        Some(Ordering::Greater) => Err(format!(
+            "BETWEEN on `{attribute}` has its lower bound above its upper bound: write \
+             between(low, high)"
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A key condition may not compare with an empty string or binary.
+fn check_key_values(condition: &Condition) -> std::result::Result<(), String> {
+    if condition.values.iter().any(is_empty_value) {
+        return Err(format!(
+            "the key condition {} on `{}` has an empty value, and DynamoDB key values cannot \
+             be empty: use a non-empty value",
+            condition.operator, condition.attribute
+        ));
+    }
+    Ok(())
 }
 
 impl Expressions {
@@ -541,6 +657,74 @@ mod tests {
             Select::Items,
         );
         assert!(matches!(err, Err(Error::InvalidQuery { .. })));
+    }
+
+    #[test]
+    fn requests_dynamodb_refuses_are_refused_when_planned() {
+        let pk = || c("person_id", Operator::Eq, &[n("5")]);
+        let refused = [
+            // BETWEEN high, low: in a key condition, a filter or a client-side filter.
+            vec![pk(), c("event_uuid", Operator::Between, &[s("z"), s("a")])],
+            vec![pk(), c("status", Operator::Between, &[s("z"), s("a")])],
+            vec![pk(), c("count", Operator::Between, &[n("10"), n("9.5")])],
+            vec![pk(), c("person_id", Operator::Between, &[n("9"), n("1")])],
+            vec![pk(), c("status", Operator::Between, &[n("1"), s("2")])],
+            // An empty value in a key condition.
+            vec![pk(), c("event_uuid", Operator::BeginsWith, &[s("")])],
+            vec![pk(), c("created_at", Operator::Gt, &[s("")])],
+            // Numbers DynamoDB cannot hold.
+            vec![c("person_id", Operator::Eq, &[n("NaN")])],
+            vec![
+                pk(),
+                c("count", Operator::Gt, &[n("1e9223372036854775807")]),
+            ],
+            vec![pk(), c("count", Operator::In, &[n("1"), n("1e126")])],
+        ];
+        for conditions in refused {
+            let err = plan(&conditions).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidQuery { .. }),
+                "{conditions:?}: {err:?}"
+            );
+        }
+        // Equal bounds, and an empty string in a filter, are fine.
+        plan(&[pk(), c("status", Operator::Between, &[s("a"), s("a")])]).unwrap();
+        plan(&[pk(), c("status", Operator::Eq, &[s("")])]).unwrap();
+        plan(&[pk(), c("count", Operator::Between, &[n("9.5"), n("10")])]).unwrap();
+    }
+
+    #[test]
+    fn cursors_must_lie_inside_the_key_condition() {
+        let with_cursor = |conditions: &[Condition], cursor: &str| {
+            let options = QueryOptions {
+                after: Some(Cursor::from(cursor)),
+                allow_scan: true,
+                ..Default::default()
+            };
+            Plan::build(&DEF, "dev", conditions, &options, Select::Items)
+        };
+        let pk = c("person_id", Operator::Eq, &[n("5")]);
+        let range = c("event_uuid", Operator::Gt, &[s("m")]);
+        let ok = with_cursor(
+            &[pk.clone(), range.clone()],
+            r#"{"person_id":{"N":"5.0"},"event_uuid":{"S":"x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.exclusive_start_key.unwrap()["event_uuid"], s("x"));
+        for cursor in [
+            r#"{"person_id":{"N":"6"},"event_uuid":{"S":"x"}}"#, // another partition
+            r#"{"person_id":{"N":"5"},"event_uuid":{"S":"a"}}"#, // outside the range
+            r#"{"person_id":{"N":"5"},"event_uuid":{"S":""}}"#,  // empty
+            r#"{"person_id":{"N":"1e9223372036854775807"},"event_uuid":{"S":"x"}}"#,
+        ] {
+            let err = with_cursor(&[pk.clone(), range.clone()], cursor).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidCursor { .. }),
+                "{cursor}: {err:?}"
+            );
+        }
+        // A Scan has no key condition: any well-formed key resumes it.
+        with_cursor(&[], r#"{"person_id":{"N":"6"},"event_uuid":{"S":"x"}}"#).unwrap();
     }
 
     #[test]
