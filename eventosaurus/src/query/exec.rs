@@ -7,10 +7,10 @@ use std::marker::PhantomData;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Select as SdkSelect};
 
-use super::condition::matches_all;
-use super::cursor::Cursor;
-use super::memory::evaluate_request;
-use super::plan::{Operation, Plan, Select};
+use crate::plan::matches_all;
+use crate::plan::Cursor;
+use crate::plan::memory::evaluate_request;
+use crate::plan::{Operation, Plan, Select};
 use crate::codec::{self, Item, StoredEvent};
 use crate::error::{classify, Error, Result};
 use crate::{Storable, Store};
