@@ -34,6 +34,7 @@ pub mod error;
 pub mod event_id;
 pub mod number;
 pub mod persist;
+pub mod plan;
 pub mod query;
 pub mod registry;
 mod store;

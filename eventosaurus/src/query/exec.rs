@@ -7,12 +7,12 @@ use std::marker::PhantomData;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Select as SdkSelect};
 
-use super::condition::matches_all;
-use super::cursor::Cursor;
-use super::memory::evaluate_request;
-use super::plan::{Operation, Plan, Select};
 use crate::codec::{self, Item, StoredEvent};
 use crate::error::{classify, Error, Result};
+use crate::plan::matches_all;
+use crate::plan::memory::evaluate_request;
+use crate::plan::Cursor;
+use crate::plan::{Operation, Plan, Select};
 use crate::{Storable, Store};
 
 /// One DynamoDB response, untyped: the matching items (or just their number) and where to

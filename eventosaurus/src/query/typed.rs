@@ -8,12 +8,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::condition::{Condition, Operator};
-use super::cursor::Cursor;
 use super::exec::{collect_items, count_items, Pages};
-use super::plan::{Plan, QueryOptions, Select};
 use crate::codec::{self, StoredEvent};
 use crate::error::{Error, Result};
+use crate::plan::Cursor;
+use crate::plan::{Condition, Operator};
+use crate::plan::{Plan, QueryOptions, Select};
 use crate::{Storable, Store};
 
 /// Condition kind: comparisons (`EQ NE IN LT LE GT GE BETWEEN`), valid on any field.

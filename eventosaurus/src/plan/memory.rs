@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::condition::{compare_scalars, matches_all};
-use super::plan::{Operation, Plan};
+use super::request::{Operation, Plan};
 use crate::codec::Item;
 use crate::table::EVENT_UUID;
 
@@ -118,7 +118,7 @@ pub fn evaluate_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::{Condition, Operator, QueryOptions, Select};
+    use crate::plan::{Condition, Operator, QueryOptions, Select};
     use crate::table::{KeyAttributeType, TableDef, CREATED_AT};
 
     const DEF: TableDef = TableDef {

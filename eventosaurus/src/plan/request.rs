@@ -45,7 +45,7 @@ pub struct QueryOptions {
     pub page_size: Option<u32>,
     /// Allow a Scan when there is no EQ condition on the partition key.
     pub allow_scan: bool,
-    /// Resume after this cursor, taken from a previous [`Page`](super::Page).
+    /// Resume after this cursor, taken from a previous [`Page`](crate::query::Page).
     pub after: Option<Cursor>,
 }
 

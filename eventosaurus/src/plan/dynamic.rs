@@ -655,7 +655,7 @@ mod tests {
 
     #[test]
     fn parsed_conditions_plan_like_typed_ones() {
-        use crate::query::{Plan, QueryOptions, Select};
+        use crate::plan::{Plan, QueryOptions, Select};
         let conditions = parse_conditions(&DEF, ["person_id=5", "created_at>2015-01-04"]).unwrap();
         let plan = Plan::build(
             &DEF,
