@@ -129,6 +129,7 @@ pub fn attribute_type(def: &TableDef, name: &str) -> Option<AttributeType> {
         (name == def.partition_key).then_some(match def.partition_key_type {
             crate::table::KeyAttributeType::Number => AttributeType::Number,
             crate::table::KeyAttributeType::String => AttributeType::String,
+            crate::table::KeyAttributeType::Binary => AttributeType::Other,
         })
     })
 }
