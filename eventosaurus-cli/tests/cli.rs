@@ -453,8 +453,8 @@ async fn check_tables_detects_a_hand_made_table_with_the_wrong_key() {
     );
     assert!(
         text.contains(&format!(
-            "{prefix}_phone_call (PhoneCall): wrong key schema: expected `person_id HASH N, event_uuid RANGE S`, \
-             found `person_id HASH S`"
+            "{prefix}_phone_call (PhoneCall): partition key (HASH): expected `person_id` (N), \
+             found `person_id` (S)"
         )),
         "{text}"
     );
@@ -469,9 +469,11 @@ async fn check_tables_detects_a_hand_made_table_with_the_wrong_key() {
     let checks = checks.as_array().unwrap();
     assert_eq!(checks[0]["drift"][0]["drift"], "missing_table");
     assert_eq!(checks[1]["ok"], false);
-    assert_eq!(checks[1]["drift"][0]["drift"], "wrong_key_schema");
-    assert_eq!(checks[1]["drift"][0]["actual"], "person_id HASH S");
-    assert_eq!(checks[1]["drift"][1]["drift"], "missing_created_at_index");
+    assert_eq!(checks[1]["drift"][0]["drift"], "key");
+    assert_eq!(checks[1]["drift"][0]["found"]["type"], "S");
+    assert_eq!(checks[1]["drift"][1]["drift"], "key");
+    assert_eq!(checks[1]["drift"][1]["key_type"], "RANGE");
+    assert_eq!(checks[1]["drift"][2]["drift"], "missing_index");
 
     // create-tables leaves the existing (wrong) table alone: it is reported, not replaced.
     cli(&prefix, &["create-tables"]).assert().success();

@@ -25,7 +25,7 @@ pub use admin::{
     create_table, create_tables, delete_table, describe_table, describe_table_named, list_tables,
     wait_until_active, wait_until_deleted, CreateOutcome, ACTIVE_TIMEOUT, DELETED_TIMEOUT,
 };
-pub use drift::{drift, Drift};
+pub use drift::{drift, Drift, KeyAttribute};
 pub use schema::{
     in_environment, AttributeDef, AttributeSpec, AttributeType, Billing, BillingMode, IndexSpec,
     KeyAttributeType, KeySchemaSpec, KeyType, ProjectionSpec, ProjectionType, TableDef, TableSpec,
