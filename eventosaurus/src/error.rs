@@ -241,9 +241,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Network { .. } => true,
-            Error::Service { status, code, .. } => {
-                status.is_some_and(|s| s >= 500) || code == "InternalServerError"
-            }
+            Error::Service { status, .. } => status.is_some_and(|s| s >= 500),
             _ => false,
         }
     }
@@ -270,13 +268,124 @@ pub(crate) struct CallSite<'a> {
     pub endpoint: &'a str,
 }
 
-/// Sorts an SDK error into the cases the library reacts to.
-pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>, at: CallSite<'_>) -> SdkFailure
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+/// The service errors the library reacts to, read from an operation's typed error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServiceErrorKind {
+    /// `ConditionalCheckFailedException`.
+    ConditionFailed,
+    /// `ResourceNotFoundException`.
+    NotFound,
+    /// `ResourceInUseException`.
+    InUse,
+    /// `ProvisionedThroughputExceededException`, `RequestLimitExceeded`,
+    /// `ThrottlingException`, `LimitExceededException`.
+    Throttled,
+}
+
+/// An operation's typed error (`PutItemError`, `QueryError`, ...), sorted into the kinds
+/// the library reacts to by its variants.
+pub(crate) trait OperationError:
+    ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
 {
+    /// The kind of this error's variant; `None` for the others, and for `Unhandled` (e.g.
+    /// DynamoDB Local's `ValidationException`, which no operation's enum has).
+    fn kind(&self) -> Option<ServiceErrorKind>;
+}
+
+macro_rules! operation_errors {
+    ($($module:ident::$error:ident { $($variant:ident => $kind:ident),* $(,)? })*) => {$(
+        impl OperationError for aws_sdk_dynamodb::operation::$module::$error {
+            fn kind(&self) -> Option<ServiceErrorKind> {
+                #[allow(unused_imports)] // by an operation without variants of interest
+                use aws_sdk_dynamodb::operation::$module::$error as E;
+                match self {
+                    $(E::$variant(_) => Some(ServiceErrorKind::$kind),)*
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+operation_errors! {
+    put_item::PutItemError {
+        ConditionalCheckFailedException => ConditionFailed,
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    update_item::UpdateItemError {
+        ConditionalCheckFailedException => ConditionFailed,
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    get_item::GetItemError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    query::QueryError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    scan::ScanError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    batch_write_item::BatchWriteItemError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    transact_write_items::TransactWriteItemsError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    create_table::CreateTableError {
+        ResourceInUseException => InUse,
+        LimitExceededException => Throttled,
+    }
+    describe_table::DescribeTableError {
+        ResourceNotFoundException => NotFound,
+    }
+    delete_table::DeleteTableError {
+        ResourceNotFoundException => NotFound,
+        ResourceInUseException => InUse,
+        LimitExceededException => Throttled,
+    }
+    list_tables::ListTablesError {}
+}
+
+/// The fallback for an error the operation's enum has no variant for (`Unhandled`): control
+/// plane calls can be throttled although their enums have no throttling variant.
+fn kind_from_code(code: Option<&str>) -> Option<ServiceErrorKind> {
+    match code? {
+        "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "ProvisionedThroughputExceededException" => Some(ServiceErrorKind::Throttled),
+        _ => None,
+    }
+}
+
+/// Sorts an SDK error into the cases the library reacts to: transport failures, then the
+/// operation's typed error variant, then (for `Unhandled` errors only) the error code.
+pub(crate) fn classify<E: OperationError>(
+    err: SdkError<E, HttpResponse>,
+    at: CallSite<'_>,
+) -> SdkFailure {
     let table = at.table.to_owned();
-    match &err {
+    let kind = match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
             return SdkFailure::Other(Error::Network {
                 endpoint: at.endpoint.to_owned(),
@@ -285,29 +394,28 @@ where
                 source: Box::new(err),
             });
         }
-        _ => {}
-    }
-    let code = err.code().unwrap_or("Unknown").to_owned();
-    match code.as_str() {
-        "ConditionalCheckFailedException" => return SdkFailure::ConditionFailed,
-        "ResourceNotFoundException" => return SdkFailure::NotFound,
-        "ResourceInUseException" => return SdkFailure::InUse,
-        "ProvisionedThroughputExceededException"
-        | "ThrottlingException"
-        | "RequestLimitExceeded" => {
+        SdkError::ServiceError(service) => service
+            .err()
+            .kind()
+            .or_else(|| kind_from_code(service.err().code())),
+        _ => None,
+    };
+    match kind {
+        Some(ServiceErrorKind::ConditionFailed) => return SdkFailure::ConditionFailed,
+        Some(ServiceErrorKind::NotFound) => return SdkFailure::NotFound,
+        Some(ServiceErrorKind::InUse) => return SdkFailure::InUse,
+        Some(ServiceErrorKind::Throttled) => {
             return SdkFailure::Other(Error::Throttled {
                 operation: at.operation,
                 table,
                 source: Box::new(err),
             });
         }
-        _ => {}
+        None => {}
     }
+    let code = err.code().unwrap_or("Unknown").to_owned();
     let message = err.message().unwrap_or_default().to_owned();
-    let status = match &err {
-        SdkError::ServiceError(service) => Some(service.raw().status().as_u16()),
-        _ => None,
-    };
+    let status = err.raw_response().map(|raw| raw.status().as_u16());
     SdkFailure::Other(Error::Service {
         operation: at.operation,
         table,
@@ -335,5 +443,87 @@ impl SdkFailure {
                 source: format!("{self:?}").into(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+    use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::operation::query::QueryError;
+    use aws_sdk_dynamodb::types::error::{
+        ConditionalCheckFailedException, ProvisionedThroughputExceededException,
+        ResourceNotFoundException,
+    };
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    const AT: CallSite<'static> = CallSite {
+        operation: "Op",
+        table: "dev_t",
+        endpoint: "http://localhost:8000",
+    };
+
+    fn failure<E: OperationError>(err: E, status: u16) -> SdkFailure {
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        classify(SdkError::service_error(err, raw), AT)
+    }
+
+    fn unhandled(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message("m").build()
+    }
+
+    #[test]
+    fn typed_variants_decide() {
+        let condition = ConditionalCheckFailedException::builder().build();
+        assert!(matches!(
+            failure(
+                PutItemError::ConditionalCheckFailedException(condition),
+                400
+            ),
+            SdkFailure::ConditionFailed
+        ));
+        let missing = ResourceNotFoundException::builder().build();
+        assert!(matches!(
+            failure(DescribeTableError::ResourceNotFoundException(missing), 400),
+            SdkFailure::NotFound
+        ));
+        let throttled = ProvisionedThroughputExceededException::builder().build();
+        let SdkFailure::Other(error) = failure(
+            QueryError::ProvisionedThroughputExceededException(throttled),
+            400,
+        ) else {
+            panic!("not an error")
+        };
+        assert!(matches!(error, Error::Throttled { .. }) && error.is_retryable());
+    }
+
+    #[test]
+    fn unhandled_errors_fall_back_on_the_code() {
+        let throttled = failure(
+            CreateTableError::generic(unhandled("ThrottlingException")),
+            400,
+        );
+        assert!(matches!(
+            throttled,
+            SdkFailure::Other(Error::Throttled { .. })
+        ));
+        let SdkFailure::Other(error) =
+            failure(QueryError::generic(unhandled("ValidationException")), 400)
+        else {
+            panic!("not an error")
+        };
+        assert!(
+            matches!(&error, Error::Service { code, status: Some(400), .. } if code == "ValidationException")
+        );
+        assert!(!error.is_retryable());
+        let SdkFailure::Other(error) = failure(QueryError::generic(unhandled("Whatever")), 503)
+        else {
+            panic!("not an error")
+        };
+        assert!(error.is_retryable(), "a 5xx is retryable");
     }
 }

@@ -49,7 +49,7 @@ mod typed;
 
 pub use crate::plan::{
     dynamic, json, matches_all, memory, values_equal, Condition, Cursor, Expressions, Operation,
-    ParseConditionError, Plan, QueryOptions, Select,
+    Operator, ParseConditionError, Plan, QueryOptions, Select,
 };
 pub use exec::{collect_items, count_items, Page, Pages, RawPage, RawPages};
 pub use typed::{
