@@ -1,6 +1,7 @@
 //! One behaviour suite, two backends: test mode (`Store::test()`, in memory) and a real
 //! DynamoDB Local. Every behaviour runs on both, so test mode cannot drift from DynamoDB.
 
+use eventosaurus::error::{CursorProblem, KeyValueProblem, QueryProblem};
 use eventosaurus::query::{between, gt, Cursor};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Error, Storable, Store, StoreOutcome};
@@ -137,11 +138,11 @@ behaviours! {
         let key = PhoneCall::query().by_person_id(1u64).by_event_uuid(between("z", "a"));
         let filter = PhoneCall::query().by_person_id(1u64).by_phone_number(between("9", "1"));
         let scan = PhoneCall::query().by_person_id(between(9u64, 1)).allow_scan();
-        for query in [key, filter, scan] {
-            let err = query.run(&store).await.unwrap_err();
-            assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
-            let err = query.count(&store).await.unwrap_err();
-            assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        for (query, attribute) in [(key, "event_uuid"), (filter, "phone_number"), (scan, "person_id")] {
+            let expected = QueryProblem::BetweenBoundsReversed { attribute: attribute.into() };
+            for err in [query.run(&store).await.unwrap_err(), query.count(&store).await.unwrap_err()] {
+                assert!(matches!(&err, Error::InvalidQuery { problem, .. } if *problem == expected), "{err:?}");
+            }
         }
     }
 
@@ -149,9 +150,12 @@ behaviours! {
         neat("ate grapes").store(&store).await.unwrap();
         let partition = NeatEvent::query().by_location("");
         let range = NeatEvent::query().by_location("gardens").by_created_at(gt(""));
-        for query in [partition, range] {
+        for (query, attribute) in [(partition, "location"), (range, "created_at")] {
             let err = query.run(&store).await.unwrap_err();
-            assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+            assert!(
+                matches!(&err, Error::InvalidQuery { problem: QueryProblem::EmptyKeyValue { attribute: a, .. }, .. } if a == attribute),
+                "{err:?}"
+            );
         }
         // In a filter, an empty string is an ordinary value.
         let filter = NeatEvent::query().by_location("gardens").by_employee_name("");
@@ -168,10 +172,16 @@ behaviours! {
         let resumed = PhoneCall::query().by_person_id(1u64).after(&cursor).run(&store).await.unwrap();
         assert_eq!(resumed.len(), 2);
         let err = PhoneCall::query().by_person_id(2u64).after(&cursor).run(&store).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidCursor { .. }), "{err:?}");
+        assert!(
+            matches!(&err, Error::InvalidCursor { problem: CursorProblem::OutsideKeyCondition { attribute, .. } } if attribute == "person_id"),
+            "{err:?}"
+        );
         let huge = Cursor::from(r#"{"person_id":{"N":"1e9223372036854775807"},"event_uuid":{"S":"a"}}"#);
         let err = PhoneCall::query().by_person_id(1u64).after(huge).run(&store).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidCursor { .. }), "{err:?}");
+        assert!(
+            matches!(&err, Error::InvalidCursor { problem: CursorProblem::BadKeyValue { problem: KeyValueProblem::InvalidNumber(_), .. } }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("too large"), "{err}");
     }
 

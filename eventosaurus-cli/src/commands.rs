@@ -592,10 +592,13 @@ impl QueryRequest {
             select,
         )
         .map_err(|err| match err {
-            eventosaurus::Error::ScanRequired { table, reason } => CliError::ScanRefused {
+            eventosaurus::Error::ScanRequired {
                 table,
-                reason,
-                partition_key: self.def.partition_key.to_owned(),
+                partition_key,
+            } => CliError::ScanRefused {
+                table,
+                reason: format!("there is no EQ condition on the partition key `{partition_key}`"),
+                partition_key,
             },
             other => other.into(),
         })

@@ -6,6 +6,9 @@
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use crate::number::NumberError;
+use crate::operator::Operator;
+
 /// A boxed error from the AWS SDK or another layer, kept as the `source` of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -163,32 +166,33 @@ pub enum Error {
     /// A query has no EQ condition on the partition key, so it could only run as a Scan,
     /// which reads the whole table; it was not sent.
     #[error(
-        "refusing to Scan `{table}`: {reason}. A Query reads one partition and needs an EQ \
-         condition on the partition key (e.g. `.by_<partition key>(value)`); to read the whole \
-         table with the conditions as a filter, call `.allow_scan()`"
+        "refusing to Scan `{table}`: there is no EQ condition on the partition key \
+         `{partition_key}`. A Query reads one partition and needs an EQ condition on the \
+         partition key (e.g. `.by_{partition_key}(value)`); to read the whole table with the \
+         conditions as a filter, call `.allow_scan()`"
     )]
     ScanRequired {
         /// The full table name.
         table: String,
-        /// Why the query cannot be a Query.
-        reason: String,
+        /// The partition key attribute the query has no EQ condition on.
+        partition_key: String,
     },
 
-    /// A query cannot be sent as built: a value that cannot be encoded, the wrong number of
-    /// values for an operator, a page size of 0.
-    #[error("invalid query on `{table}`: {reason}")]
+    /// A query cannot be sent as built; DynamoDB would refuse it (or it cannot be encoded).
+    /// Test mode refuses it alike.
+    #[error("invalid query on `{table}`: {problem}")]
     InvalidQuery {
         /// The full table name.
         table: String,
         /// What is wrong.
-        reason: String,
+        problem: QueryProblem,
     },
 
     /// A cursor passed to `.after(..)` is not one this query produced.
-    #[error("invalid cursor: {reason}")]
+    #[error("invalid cursor: {problem}")]
     InvalidCursor {
         /// What is wrong with it.
-        reason: String,
+        problem: CursorProblem,
     },
 
     /// [`Store::try_store`](crate::Store::try_store) found the async queue full.
@@ -231,6 +235,149 @@ pub enum Error {
         /// How long we waited, in seconds.
         waited_secs: u64,
     },
+}
+
+/// What is wrong with a query: the detail of [`Error::InvalidQuery`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryProblem {
+    /// A value could not be encoded as a DynamoDB attribute value.
+    #[error("a value of {operator} on `{attribute}` cannot be encoded: {reason}")]
+    Unencodable {
+        /// The attribute of the condition.
+        attribute: String,
+        /// The operator of the condition.
+        operator: Operator,
+        /// The serializer's message.
+        reason: String,
+    },
+    /// The operator takes another number of values (`BETWEEN` two, `IN` 1 to 100, the
+    /// others one).
+    #[error(
+        "{operator} on `{attribute}` takes {} value(s), got {given}",
+        if min == max { min.to_string() } else { format!("{min} to {max}") }
+    )]
+    WrongNumberOfValues {
+        /// The attribute of the condition.
+        attribute: String,
+        /// The operator of the condition.
+        operator: Operator,
+        /// The fewest values it takes.
+        min: usize,
+        /// The most values it takes.
+        max: usize,
+        /// How many it was given.
+        given: usize,
+    },
+    /// A number DynamoDB cannot hold (too many digits, out of range, `NaN`, ...).
+    #[error("a value of {operator} on `{attribute}`: {problem}")]
+    InvalidNumber {
+        /// The attribute of the condition.
+        attribute: String,
+        /// The operator of the condition.
+        operator: Operator,
+        /// What is wrong with the number.
+        problem: NumberError,
+    },
+    /// `BETWEEN low AND high` with `low` above `high`.
+    #[error(
+        "BETWEEN on `{attribute}` has its lower bound above its upper bound: write \
+         between(low, high)"
+    )]
+    BetweenBoundsReversed {
+        /// The attribute of the condition.
+        attribute: String,
+    },
+    /// `BETWEEN` with bounds of two types, or of a type that has no order.
+    #[error("BETWEEN on `{attribute}` needs two values of one type: number, string or binary")]
+    BetweenTypesDiffer {
+        /// The attribute of the condition.
+        attribute: String,
+    },
+    /// An empty string or binary in a key condition.
+    #[error(
+        "the key condition {operator} on `{attribute}` has an empty value, and DynamoDB key \
+         values cannot be empty: use a non-empty value"
+    )]
+    EmptyKeyValue {
+        /// The key attribute.
+        attribute: String,
+        /// The operator of the key condition.
+        operator: Operator,
+    },
+    /// `page_size(0)`.
+    #[error("page_size must be at least 1")]
+    ZeroPageSize,
+}
+
+/// What is wrong with a cursor: the detail of [`Error::InvalidCursor`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CursorProblem {
+    /// Not the JSON object of key attributes that eventosaurus writes.
+    #[error(
+        "it is not a cursor of eventosaurus (those are JSON objects of key attributes): pass \
+         the cursor of a page unchanged"
+    )]
+    NotACursor,
+    /// One of its attributes is not a key value.
+    #[error("its attribute `{attribute}` is not a key value: {problem}")]
+    BadKeyValue {
+        /// The attribute.
+        attribute: String,
+        /// What is wrong with its value.
+        problem: KeyValueProblem,
+    },
+    /// It holds other attributes than this query's cursors.
+    #[error(
+        "it holds the attributes {found:?} but this query's cursors hold {expected:?}: was it \
+         taken from another query?"
+    )]
+    WrongAttributes {
+        /// Its attributes, sorted.
+        found: Vec<String>,
+        /// The attributes of this query's cursors, sorted.
+        expected: Vec<String>,
+    },
+    /// A key attribute is an empty string or binary, which no stored key can be.
+    #[error("its key attribute `{attribute}` is empty, which no stored key can be")]
+    EmptyKeyValue {
+        /// The attribute.
+        attribute: String,
+    },
+    /// It lies outside the query's key condition: another partition, or outside the range
+    /// condition. DynamoDB refuses such an `ExclusiveStartKey`.
+    #[error(
+        "it points outside this query's key condition ({operator} on `{attribute}`): a cursor \
+         only resumes the query that returned it, in the same partition"
+    )]
+    OutsideKeyCondition {
+        /// The attribute of the key condition it fails.
+        attribute: String,
+        /// The operator of that condition.
+        operator: Operator,
+    },
+}
+
+/// Why a JSON value is not a key attribute value (`{"S": ..}`, `{"N": ..}` or `{"B": [..]}`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyValueProblem {
+    /// Not an object with exactly one type tag.
+    #[error("a key value is an object with one type tag, e.g. {{\"S\": \"x\"}}")]
+    NotOneTypeTag,
+    /// A tag or shape that no key value has.
+    #[error("`{tag}` with that value is not a key type: keys are S, N or B")]
+    UnsupportedType {
+        /// The type tag found.
+        tag: String,
+    },
+    /// An `N` value that is not a DynamoDB number.
+    #[error("{0}")]
+    InvalidNumber(NumberError),
+    /// A `B` value that is not a list of bytes.
+    #[error("a B value is a list of byte values (0 to 255)")]
+    InvalidBytes,
 }
 
 impl Error {

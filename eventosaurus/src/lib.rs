@@ -33,6 +33,7 @@ pub mod config;
 pub mod error;
 pub mod event_id;
 pub mod number;
+mod operator;
 pub mod persist;
 pub mod plan;
 pub mod query;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::condition::{compare_scalars, Condition, Operator};
 use super::cursor::Cursor;
 use crate::codec::Item;
-use crate::error::{Error, Result};
+use crate::error::{CursorProblem, Error, QueryProblem, Result};
 use crate::number::{Number, NumberError};
 use crate::table::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
 
@@ -141,24 +141,21 @@ impl Plan {
         select: Select,
     ) -> Result<Plan> {
         let table = def.full_name(environment_prefix);
-        let invalid = |reason: String| Error::InvalidQuery {
+        let invalid = |problem| Error::InvalidQuery {
             table: table.clone(),
-            reason,
+            problem,
         };
         conditions
             .iter()
             .try_for_each(check_condition)
             .map_err(invalid)?;
         if options.page_size == Some(0) {
-            return Err(invalid("page_size must be at least 1".to_owned()));
+            return Err(invalid(QueryProblem::ZeroPageSize));
         }
         let Some(keys) = Keys::choose(def, conditions, options.allow_scan) else {
             return Err(Error::ScanRequired {
                 table,
-                reason: format!(
-                    "there is no EQ condition on the partition key `{}`",
-                    def.partition_key
-                ),
+                partition_key: def.partition_key.to_owned(),
             });
         };
         keys.key_condition
@@ -283,18 +280,17 @@ impl<'a> Keys<'a> {
     /// refuses an `ExclusiveStartKey` from another partition or outside the range condition.
     fn start_key(&self, cursor: &Cursor) -> Result<Item> {
         let key = cursor.decode(&self.key_attributes)?;
-        let invalid = |reason: String| Error::InvalidCursor { reason };
+        let invalid = |problem| Error::InvalidCursor { problem };
         if let Some((name, _)) = key.iter().find(|(_, v)| is_empty_value(v)) {
-            return Err(invalid(format!(
-                "its key attribute `{name}` is empty, which no stored key can be"
-            )));
+            return Err(invalid(CursorProblem::EmptyKeyValue {
+                attribute: name.clone(),
+            }));
         }
         if let Some(outside) = self.key_condition.iter().find(|c| !c.matches(&key)) {
-            return Err(invalid(format!(
-                "it points outside this query's key condition ({} on `{}`): a cursor only \
-                 resumes the query that returned it, in the same partition",
-                outside.operator, outside.attribute
-            )));
+            return Err(invalid(CursorProblem::OutsideKeyCondition {
+                attribute: outside.attribute.clone(),
+                operator: outside.operator,
+            }));
         }
         Ok(key)
     }
@@ -311,34 +307,39 @@ fn is_empty_value(value: &AttributeValue) -> bool {
 
 /// The checks of one condition that do not depend on where it goes: the number of values,
 /// every number within DynamoDB's limits, and `BETWEEN` bounds of one type, in order.
-fn check_condition(condition: &Condition) -> std::result::Result<(), String> {
-    let (min, max) = condition.operator.arity();
-    let n = condition.values.len();
-    if n < min || n > max {
-        let expected = if min == max {
-            format!("{min}")
-        } else {
-            format!("{min} to {max}")
-        };
-        return Err(format!(
-            "{} on `{}` takes {expected} value(s), got {n}",
-            condition.operator, condition.attribute
-        ));
+fn check_condition(condition: &Condition) -> std::result::Result<(), QueryProblem> {
+    let attribute = || condition.attribute.clone();
+    let operator = condition.operator;
+    let (min, max) = operator.arity();
+    let given = condition.values.len();
+    if given < min || given > max {
+        return Err(QueryProblem::WrongNumberOfValues {
+            attribute: attribute(),
+            operator,
+            min,
+            max,
+            given,
+        });
     }
     for value in &condition.values {
-        check_numbers(value).map_err(|e| {
-            format!(
-                "a value of {} on `{}`: {e}",
-                condition.operator, condition.attribute
-            )
+        check_numbers(value).map_err(|problem| QueryProblem::InvalidNumber {
+            attribute: attribute(),
+            operator,
+            problem,
         })?;
     }
-    if let [low, high] = condition.values.as_slice() {
-        if condition.operator == Operator::Between {
-            return check_between(&condition.attribute, low, high);
-        }
+    match condition.values.as_slice() {
+        [low, high] if operator == Operator::Between => match compare_scalars(low, high) {
+            None => Err(QueryProblem::BetweenTypesDiffer {
+                attribute: attribute(),
+            }),
+            Some(Ordering::Greater) => Err(QueryProblem::BetweenBoundsReversed {
+                attribute: attribute(),
+            }),
+            Some(_) => Ok(()),
+        },
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Every number in a value (sets, lists and maps included) must be one DynamoDB can hold.
@@ -352,31 +353,13 @@ fn check_numbers(value: &AttributeValue) -> std::result::Result<(), NumberError>
     }
 }
 
-fn check_between(
-    attribute: &str,
-    low: &AttributeValue,
-    high: &AttributeValue,
-) -> std::result::Result<(), String> {
-    match compare_scalars(low, high) {
-        None => Err(format!(
-            "BETWEEN on `{attribute}` needs two values of the same type (number, string or binary)"
-        )),
-        Some(Ordering::Greater) => Err(format!(
-            "BETWEEN on `{attribute}` has its lower bound above its upper bound: write \
-             between(low, high)"
-        )),
-        Some(_) => Ok(()),
-    }
-}
-
 /// A key condition may not compare with an empty string or binary.
-fn check_key_values(condition: &Condition) -> std::result::Result<(), String> {
+fn check_key_values(condition: &Condition) -> std::result::Result<(), QueryProblem> {
     if condition.values.iter().any(is_empty_value) {
-        return Err(format!(
-            "the key condition {} on `{}` has an empty value, and DynamoDB key values cannot \
-             be empty: use a non-empty value",
-            condition.operator, condition.attribute
-        ));
+        return Err(QueryProblem::EmptyKeyValue {
+            attribute: condition.attribute.clone(),
+            operator: condition.operator,
+        });
     }
     Ok(())
 }
@@ -455,6 +438,7 @@ impl Expressions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::KeyValueProblem;
     use crate::table::{AttributeDef, AttributeType, KeyAttributeType};
 
     const DEF: TableDef = TableDef {
@@ -644,7 +628,25 @@ mod tests {
             c("status", Operator::In, &[]),
         ])
         .unwrap_err();
-        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::InvalidQuery {
+                    problem: QueryProblem::WrongNumberOfValues {
+                        given: 0,
+                        min: 1,
+                        max: 100,
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid query on `dev_phone_call`: IN on `status` takes 1 to 100 value(s), got 0"
+        );
         let options = QueryOptions {
             page_size: Some(0),
             ..Default::default()
@@ -656,36 +658,85 @@ mod tests {
             &options,
             Select::Items,
         );
-        assert!(matches!(err, Err(Error::InvalidQuery { .. })));
+        assert!(matches!(
+            err,
+            Err(Error::InvalidQuery {
+                problem: QueryProblem::ZeroPageSize,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn requests_dynamodb_refuses_are_refused_when_planned() {
+        use QueryProblem as P;
         let pk = || c("person_id", Operator::Eq, &[n("5")]);
-        let refused = [
+        let reversed = |attribute: &str| P::BetweenBoundsReversed {
+            attribute: attribute.into(),
+        };
+        let empty = |attribute: &str, operator| P::EmptyKeyValue {
+            attribute: attribute.into(),
+            operator,
+        };
+        let huge = "1e9223372036854775807";
+        let cases = [
             // BETWEEN high, low: in a key condition, a filter or a client-side filter.
-            vec![pk(), c("event_uuid", Operator::Between, &[s("z"), s("a")])],
-            vec![pk(), c("status", Operator::Between, &[s("z"), s("a")])],
-            vec![pk(), c("count", Operator::Between, &[n("10"), n("9.5")])],
-            vec![pk(), c("person_id", Operator::Between, &[n("9"), n("1")])],
-            vec![pk(), c("status", Operator::Between, &[n("1"), s("2")])],
+            (
+                c("event_uuid", Operator::Between, &[s("z"), s("a")]),
+                reversed("event_uuid"),
+            ),
+            (
+                c("status", Operator::Between, &[s("z"), s("a")]),
+                reversed("status"),
+            ),
+            (
+                c("count", Operator::Between, &[n("10"), n("9.5")]),
+                reversed("count"),
+            ),
+            (
+                c("person_id", Operator::Between, &[n("9"), n("1")]),
+                reversed("person_id"),
+            ),
+            (
+                c("status", Operator::Between, &[n("1"), s("2")]),
+                P::BetweenTypesDiffer {
+                    attribute: "status".into(),
+                },
+            ),
             // An empty value in a key condition.
-            vec![pk(), c("event_uuid", Operator::BeginsWith, &[s("")])],
-            vec![pk(), c("created_at", Operator::Gt, &[s("")])],
+            (
+                c("event_uuid", Operator::BeginsWith, &[s("")]),
+                empty("event_uuid", Operator::BeginsWith),
+            ),
+            (
+                c("created_at", Operator::Gt, &[s("")]),
+                empty("created_at", Operator::Gt),
+            ),
             // Numbers DynamoDB cannot hold.
-            vec![c("person_id", Operator::Eq, &[n("NaN")])],
-            vec![
-                pk(),
-                c("count", Operator::Gt, &[n("1e9223372036854775807")]),
-            ],
-            vec![pk(), c("count", Operator::In, &[n("1"), n("1e126")])],
+            (
+                c("count", Operator::Gt, &[n(huge)]),
+                P::InvalidNumber {
+                    attribute: "count".into(),
+                    operator: Operator::Gt,
+                    problem: Number::parse(huge).unwrap_err(),
+                },
+            ),
+            (
+                c("count", Operator::In, &[n("1"), n("NaN")]),
+                P::InvalidNumber {
+                    attribute: "count".into(),
+                    operator: Operator::In,
+                    problem: Number::parse("NaN").unwrap_err(),
+                },
+            ),
         ];
-        for conditions in refused {
-            let err = plan(&conditions).unwrap_err();
-            assert!(
-                matches!(err, Error::InvalidQuery { .. }),
-                "{conditions:?}: {err:?}"
-            );
+        for (condition, expected) in cases {
+            match plan(&[pk(), condition.clone()]) {
+                Err(Error::InvalidQuery { problem, .. }) => {
+                    assert_eq!(problem, expected, "{condition:?}")
+                }
+                other => panic!("{condition:?}: {other:?}"),
+            }
         }
         // Equal bounds, and an empty string in a filter, are fine.
         plan(&[pk(), c("status", Operator::Between, &[s("a"), s("a")])]).unwrap();
@@ -695,6 +746,7 @@ mod tests {
 
     #[test]
     fn cursors_must_lie_inside_the_key_condition() {
+        use CursorProblem as P;
         let with_cursor = |conditions: &[Condition], cursor: &str| {
             let options = QueryOptions {
                 after: Some(Cursor::from(cursor)),
@@ -711,17 +763,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.exclusive_start_key.unwrap()["event_uuid"], s("x"));
-        for cursor in [
-            r#"{"person_id":{"N":"6"},"event_uuid":{"S":"x"}}"#, // another partition
-            r#"{"person_id":{"N":"5"},"event_uuid":{"S":"a"}}"#, // outside the range
-            r#"{"person_id":{"N":"5"},"event_uuid":{"S":""}}"#,  // empty
-            r#"{"person_id":{"N":"1e9223372036854775807"},"event_uuid":{"S":"x"}}"#,
+        let outside = |attribute: &str, operator| P::OutsideKeyCondition {
+            attribute: attribute.into(),
+            operator,
+        };
+        let huge = "1e9223372036854775807";
+        for (cursor, expected) in [
+            (
+                r#"{"person_id":{"N":"6"},"event_uuid":{"S":"x"}}"#.to_owned(),
+                outside("person_id", Operator::Eq),
+            ),
+            (
+                r#"{"person_id":{"N":"5"},"event_uuid":{"S":"a"}}"#.to_owned(),
+                outside("event_uuid", Operator::Gt),
+            ),
+            (
+                r#"{"person_id":{"N":"5"},"event_uuid":{"S":""}}"#.to_owned(),
+                P::EmptyKeyValue {
+                    attribute: "event_uuid".into(),
+                },
+            ),
+            (
+                format!(r#"{{"person_id":{{"N":"{huge}"}},"event_uuid":{{"S":"x"}}}}"#),
+                P::BadKeyValue {
+                    attribute: "person_id".into(),
+                    problem: KeyValueProblem::InvalidNumber(Number::parse(huge).unwrap_err()),
+                },
+            ),
         ] {
-            let err = with_cursor(&[pk.clone(), range.clone()], cursor).unwrap_err();
-            assert!(
-                matches!(err, Error::InvalidCursor { .. }),
-                "{cursor}: {err:?}"
-            );
+            match with_cursor(&[pk.clone(), range.clone()], &cursor) {
+                Err(Error::InvalidCursor { problem }) => assert_eq!(problem, expected, "{cursor}"),
+                other => panic!("{cursor}: {other:?}"),
+            }
         }
         // A Scan has no key condition: any well-formed key resumes it.
         with_cursor(&[], r#"{"person_id":{"N":"6"},"event_uuid":{"S":"x"}}"#).unwrap();
