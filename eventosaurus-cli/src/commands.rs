@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use eventosaurus::codec::Item;
 use eventosaurus::query::{
-    collect_items, count_items, Condition, Operation, Plan, QueryOptions, RawPages, Select,
+    collect_items, count_items, Condition, Plan, QueryOptions, RawPages, Select,
 };
 use eventosaurus::table::{self, Billing, CreateOutcome, Drift, TableDef};
 use eventosaurus::Store;
@@ -640,10 +640,7 @@ pub async fn query(
             Ok(n)
         }
         QueryOutput::Table => {
-            let operation = match plan.operation {
-                Operation::Query => "Query",
-                Operation::Scan => "Scan",
-            };
+            let operation = plan.operation;
             let via = plan
                 .index
                 .as_ref()

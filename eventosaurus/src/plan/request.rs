@@ -22,6 +22,22 @@ pub enum Operation {
     Scan,
 }
 
+impl Operation {
+    /// The DynamoDB operation's name: `Query` or `Scan`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Query => "Query",
+            Operation::Scan => "Scan",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the requests return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub enum Select {

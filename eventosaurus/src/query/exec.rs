@@ -148,9 +148,7 @@ impl RawPages {
                 last_evaluated_key: response.last_evaluated_key,
             });
         }
-        let at = self
-            .store
-            .call_site(operation_name(plan.operation), &plan.table);
+        let at = self.store.call_site(plan.operation.as_str(), &plan.table);
         // A count with client-side conditions must see the items to count them.
         let select = match (plan.select, plan.client_filter.is_empty()) {
             (Select::Count, true) => Some(SdkSelect::Count),
@@ -176,7 +174,7 @@ impl RawPages {
         self.requests += 1;
         tracing::debug!(
             table = %plan.table,
-            operation = operation_name(plan.operation),
+            operation = plan.operation.as_str(),
             index = ?plan.index,
             key_condition = ?plan.expressions.key_condition_expression,
             filter = ?plan.expressions.filter_expression,
@@ -280,13 +278,6 @@ impl Response {
             scanned: u64::try_from(scanned).unwrap_or(0),
             last_evaluated_key,
         }
-    }
-}
-
-fn operation_name(operation: Operation) -> &'static str {
-    match operation {
-        Operation::Query => "Query",
-        Operation::Scan => "Scan",
     }
 }
 
