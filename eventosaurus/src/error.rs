@@ -198,10 +198,6 @@ pub enum Error {
         capacity: usize,
     },
 
-    /// [`Store::events`](crate::Store::events) was called on a store that is not in test mode.
-    #[error("Store::events() reads what a test-mode store holds; this store writes to DynamoDB (use Store::test())")]
-    NotTestMode,
-
     /// The async queue was shut down; it accepts no more events.
     #[error("the event queue is shut down and accepts no more events")]
     QueueClosed,
@@ -230,6 +226,16 @@ pub enum Error {
         status: String,
         /// How long we waited, in seconds.
         waited_secs: u64,
+    },
+
+    /// The operation needs DynamoDB, and this store has another backend (test mode).
+    #[error(
+        "this needs DynamoDB, but the store's backend is {backend}: use a store from \
+         Store::connect / Store::from_env for table administration and raw SDK calls"
+    )]
+    NotDynamoDb {
+        /// The store's backend.
+        backend: String,
     },
 }
 

@@ -9,7 +9,7 @@ use super::condition::{Condition, Operator};
 use super::cursor::Cursor;
 use crate::codec::Item;
 use crate::error::{Error, Result};
-use crate::table::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
+use crate::schema::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
 
 /// The DynamoDB operation a plan sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,6 +18,16 @@ pub enum Operation {
     Query,
     /// `Scan`: the whole table. Only with `.allow_scan()`.
     Scan,
+}
+
+impl Operation {
+    /// The DynamoDB operation name: `Query` or `Scan`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Query => "Query",
+            Operation::Scan => "Scan",
+        }
+    }
 }
 
 /// What the requests return.
@@ -339,7 +349,7 @@ impl Expressions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{AttributeDef, AttributeType, KeyAttributeType};
+    use crate::schema::{AttributeDef, AttributeType, KeyAttributeType};
 
     const DEF: TableDef = TableDef {
         name: "phone_call",
