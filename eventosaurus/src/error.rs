@@ -255,6 +255,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the failed request may nevertheless have been applied: a network error after
+    /// sending (lost response, timeout) or a 5xx. A throttled or refused request was not.
+    /// A retry of a conditional put after such an error may meet its own item.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::Network { .. } => true,
+            Error::Service { status, code, .. } => {
+                status.is_some_and(|s| s >= 500) || code == "InternalServerError"
+            }
+            _ => false,
+        }
+    }
+}
+
 /// What a failed SDK call turned out to be, before it becomes an [`Error`].
 #[derive(Debug)]
 pub(crate) enum SdkFailure {

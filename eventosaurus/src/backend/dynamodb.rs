@@ -28,6 +28,10 @@ pub const PUT_CONDITION: &str = "attribute_not_exists(event_uuid)";
 #[derive(Debug, Clone)]
 pub struct DynamoDb {
     client: Client,
+    /// The same client with the SDK's retries off, for the conditional put: one attempt per
+    /// call, so that the persistor retrying it knows whether an earlier attempt may have
+    /// landed.
+    single_attempt: Client,
     endpoint_label: String,
 }
 
@@ -35,6 +39,7 @@ impl DynamoDb {
     /// A backend for `client`; `endpoint_label` names where it points in error messages.
     pub fn new(client: Client, endpoint_label: impl Into<String>) -> DynamoDb {
         DynamoDb {
+            single_attempt: without_retries(&client),
             client,
             endpoint_label: endpoint_label.into(),
         }
@@ -185,6 +190,16 @@ impl DynamoDb {
     }
 }
 
+/// `client` with the SDK's retries turned off.
+fn without_retries(client: &Client) -> Client {
+    let config = client
+        .config()
+        .to_builder()
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
 /// Environment, then profile, then DynamoDB Local's dummy credentials.
 fn loopback_credentials() -> CredentialsProviderChain {
     CredentialsProviderChain::first_try(
@@ -221,7 +236,7 @@ impl Backend for DynamoDb {
         Box::pin(async move {
             let at = self.call_site("PutItem", table);
             let result = self
-                .client
+                .single_attempt
                 .put_item()
                 .table_name(table)
                 .set_item(Some(item))
@@ -328,14 +343,9 @@ impl Backend for DynamoDb {
     }
 
     fn with_retries_disabled(self: Arc<Self>) -> Arc<dyn Backend> {
-        let config = self
-            .client
-            .config()
-            .to_builder()
-            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
-            .build();
         Arc::new(DynamoDb {
-            client: Client::from_conf(config),
+            client: self.single_attempt.clone(),
+            single_attempt: self.single_attempt.clone(),
             endpoint_label: self.endpoint_label.clone(),
         })
     }

@@ -8,10 +8,11 @@
 //! and DynamoDB run the same persistors and the same query executor, and a behaviour suite
 //! runs unchanged on both (`tests/parity.rs`).
 //!
-//! A backend does exactly one request per call and never retries on its own schedule: the
-//! SDK's retries (DynamoDB) are the only retries below the persistors, and
-//! [`with_retries_disabled`](Backend::with_retries_disabled) turns them off for a persistor
-//! that retries itself (the [`AsyncQueue`](crate::persist::AsyncQueue)).
+//! A backend makes one request per call. The conditional put is a single attempt (the
+//! persistors retry it, knowing whether an earlier attempt may have landed); reads and batch
+//! puts keep the SDK's retries, which
+//! [`with_retries_disabled`](Backend::with_retries_disabled) turns off for a persistor that
+//! retries everything itself (the [`AsyncQueue`](crate::persist::AsyncQueue)).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -95,6 +96,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     fn label(&self) -> &str;
 
     /// Writes `item` unless an item with the same key exists: the first write wins.
+    ///
+    /// One attempt, never retried inside: the caller retries, and knows from its own errors
+    /// whether an earlier attempt may have landed (see
+    /// [`EventWrite::outcome`](crate::persist::EventWrite::outcome)).
     fn put_if_absent<'a>(
         &'a self,
         table: &'a str,

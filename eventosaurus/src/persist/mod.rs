@@ -51,9 +51,11 @@ use crate::model::{CreatedAt, Storable, StoreOutcome, StoredEvent};
 use crate::schema::{TableDef, CREATED_AT};
 
 pub mod queue;
+mod retry;
 pub mod sync;
 
 pub use queue::{AsyncQueue, QueueOptions, QueueStats};
+pub use retry::Backoff;
 pub use sync::Synchronous;
 
 /// The future a persistor returns.
@@ -137,18 +139,21 @@ impl EventWrite {
 
     /// The outcome of this write's conditional put.
     ///
-    /// When the key exists, the existing item is compared with this write: the same
-    /// `event_uuid` *and* the same `created_at` (fixed when the event was stored, carried by
-    /// every retry) means it is this write's own earlier attempt, whose response was lost:
-    /// [`Stored`](StoreOutcome::Stored). Anything else is another write that got there first:
-    /// [`Duplicate`](StoreOutcome::Duplicate).
-    pub fn outcome(&self, put: PutOutcome) -> StoreOutcome {
+    /// `earlier_attempt_may_have_landed` says whether an earlier attempt of this same write
+    /// failed in a way that may have written it anyway (a lost response, a timeout, a 5xx:
+    /// see [`Error::may_have_been_applied`]). Only then can an existing item be this write's
+    /// own: if it has the same `event_uuid` *and* the same `created_at` (fixed when the event
+    /// was stored, carried by every retry), the outcome is [`Stored`](StoreOutcome::Stored).
+    /// Anything else is another write that got there first:
+    /// [`Duplicate`](StoreOutcome::Duplicate). (So two `store()` calls of one composite event
+    /// in the same millisecond are still `Stored` then `Duplicate`.)
+    pub fn outcome(&self, put: PutOutcome, earlier_attempt_may_have_landed: bool) -> StoreOutcome {
         match put {
             PutOutcome::Written => self.stored(),
             PutOutcome::Exists {
                 existing: Some(existing),
-            } if self.is_own(&existing) => self.stored(),
-            _ => StoreOutcome::Duplicate {
+            } if earlier_attempt_may_have_landed && self.is_own(&existing) => self.stored(),
+            PutOutcome::Exists { .. } => StoreOutcome::Duplicate {
                 event_uuid: self.event_uuid,
             },
         }

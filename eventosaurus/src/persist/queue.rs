@@ -444,11 +444,15 @@ fn fail(counters: &Counters, write: &EventWrite, error: &Error) {
 async fn write_one(ctx: &dyn Backend, options: &QueueOptions, counters: &Counters, job: Job) {
     let Job { write, enqueued_at } = job;
     let mut retry = Retry::new(enqueued_at);
+    let mut may_have_landed = false;
     loop {
         let put = ctx
             .put_if_absent(&write.table_name, write.table, write.item.clone())
             .await;
-        match put.map(|put| write.outcome(put)) {
+        if let Err(error) = &put {
+            may_have_landed |= error.may_have_been_applied();
+        }
+        match put.map(|put| write.outcome(put, may_have_landed)) {
             Ok(StoreOutcome::Stored { .. }) => {
                 counters.written.fetch_add(1, Ordering::SeqCst);
                 break;
