@@ -3,7 +3,7 @@
 //! Every `#[derive(Storable)]` registers its [`TableDef`] at link time, so tools such as
 //! `eventosaurus-cli` find all event types without a hand-kept list.
 
-use crate::table::TableDef;
+use crate::schema::TableDef;
 
 /// One registered event type. Created by the derive; not meant to be built by hand.
 #[derive(Debug)]

@@ -59,7 +59,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::condition::{Condition, Operator};
 use crate::number::Number;
-use crate::table::{AttributeType, TableDef, CREATED_AT, EVENT_UUID};
+use crate::schema::{AttributeType, TableDef, CREATED_AT, EVENT_UUID};
 
 /// Why a condition given as text was refused. Each message is one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,9 +127,9 @@ pub fn queryable_attributes(def: &TableDef) -> Vec<&'static str> {
 pub fn attribute_type(def: &TableDef, name: &str) -> Option<AttributeType> {
     def.attribute_type(name).or_else(|| {
         (name == def.partition_key).then_some(match def.partition_key_type {
-            crate::table::KeyAttributeType::Number => AttributeType::Number,
-            crate::table::KeyAttributeType::String => AttributeType::String,
-            crate::table::KeyAttributeType::Binary => AttributeType::Other,
+            crate::schema::KeyAttributeType::Number => AttributeType::Number,
+            crate::schema::KeyAttributeType::String => AttributeType::String,
+            crate::schema::KeyAttributeType::Binary => AttributeType::Other,
         })
     })
 }
@@ -422,7 +422,7 @@ impl Condition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{AttributeDef, KeyAttributeType};
+    use crate::schema::{AttributeDef, KeyAttributeType};
 
     const DEF: TableDef = TableDef {
         name: "phone_call",

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::condition::{compare_scalars, matches_all};
 use super::request::{Operation, Plan};
 use crate::codec::Item;
-use crate::table::EVENT_UUID;
+use crate::schema::EVENT_UUID;
 
 /// One simulated response.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,7 +119,7 @@ pub fn evaluate_request(
 mod tests {
     use super::*;
     use crate::plan::{Condition, Operator, QueryOptions, Select};
-    use crate::table::{KeyAttributeType, TableDef, CREATED_AT};
+    use crate::schema::{KeyAttributeType, TableDef, CREATED_AT};
 
     const DEF: TableDef = TableDef {
         name: "t",

@@ -11,7 +11,7 @@ use super::cursor::Cursor;
 use crate::codec::Item;
 use crate::error::{CursorProblem, Error, QueryProblem, Result};
 use crate::number::{Number, NumberError};
-use crate::table::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
+use crate::schema::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
 
 /// The DynamoDB operation a plan sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -455,7 +455,7 @@ impl Expressions {
 mod tests {
     use super::*;
     use crate::error::KeyValueProblem;
-    use crate::table::{AttributeDef, AttributeType, KeyAttributeType};
+    use crate::schema::{AttributeDef, AttributeType, KeyAttributeType};
 
     const DEF: TableDef = TableDef {
         name: "phone_call",

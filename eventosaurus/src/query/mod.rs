@@ -47,13 +47,14 @@
 mod exec;
 mod typed;
 
+pub use crate::backend::{collect_items, count_items, RawPage, RawPages};
 pub use crate::plan::{
     dynamic, json, matches_all, memory, values_equal, Condition, Cursor, Expressions, Operation,
     Operator, ParseConditionError, Plan, QueryOptions, Select,
 };
-pub use exec::{collect_items, count_items, Page, Pages, RawPage, RawPages};
+pub use exec::{Page, Pages};
 pub use typed::{
     begins_with, between, contains, eq, ge, gt, is_in, le, lt, ne, not_contains, Compare, Cond,
-    ContainerField, Containment, EventUuidField, IntoCondition, Prefix, Query, StringField,
-    ValueFor,
+    ContainerField, Containment, CreatedAtField, EventUuidField, IntoCondition, Prefix, Query,
+    StringField, ValueFor,
 };

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types as sdk;
 use aws_sdk_dynamodb::types::{TableDescription, TableStatus};
 
-use super::schema::{
+use crate::error::{classify, Error, Result, SdkFailure};
+use crate::schema::{
     in_environment, Billing, BillingMode, IndexSpec, KeyAttributeType, KeySchemaSpec, KeyType,
     ProjectionType, TableDef, TableSpec,
 };
-use crate::error::{classify, Error, Result, SdkFailure};
-use crate::Store;
+use crate::store::Store;
 
 /// What [`create_table`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +134,7 @@ async fn send_create_table(store: &Store, spec: &TableSpec) -> Result<bool> {
         None => None,
     };
     let request = store
-        .client()
+        .client()?
         .create_table()
         .table_name(table)
         .billing_mode(spec.billing_mode.to_sdk())
@@ -254,7 +254,7 @@ pub async fn describe_table(store: &Store, def: &TableDef) -> Result<Option<Tabl
 pub async fn describe_table_named(store: &Store, table: &str) -> Result<Option<TableDescription>> {
     let at = store.call_site("DescribeTable", table);
     match store
-        .client()
+        .client()?
         .describe_table()
         .table_name(table)
         .send()
@@ -275,7 +275,7 @@ pub async fn delete_table(store: &Store, def: &TableDef) -> Result<bool> {
     let table = def.full_name(store.environment_prefix());
     let at = store.call_site("DeleteTable", &table);
     match store
-        .client()
+        .client()?
         .delete_table()
         .table_name(&table)
         .send()
@@ -300,7 +300,7 @@ pub async fn list_tables(store: &Store) -> Result<Vec<String>> {
     let mut start: Option<String> = None;
     loop {
         let page = store
-            .client()
+            .client()?
             .list_tables()
             .limit(100)
             .set_exclusive_start_table_name(start.take())

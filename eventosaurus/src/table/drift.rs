@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types as sdk;
 use aws_sdk_dynamodb::types::TableDescription;
 use serde::Serialize;
 
-use super::schema::{KeyAttributeType, KeySchemaSpec, KeyType, ProjectionType, TableSpec};
+use crate::schema::{KeyAttributeType, KeySchemaSpec, KeyType, ProjectionType, TableSpec};
 
 /// A key attribute: its name and, if an attribute definition gives one, its type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

@@ -1,5 +1,18 @@
-//! The schema as pure data: [`TableDef`] (what the derive declares), [`TableSpec`] (the
-//! CreateTable request it implies), their typed parts, and the names every table shares.
+//! Table definitions as plain data: [`TableDef`] (what the derive declares) and
+//! [`TableSpec`] (the CreateTable request it implies).
+//!
+//! Each event type has one [`TableDef`]: plain data that the derive emits as a constant. The
+//! table in DynamoDB is named `<environment_prefix>_<table>` and has
+//!
+//! * hash key: the declared partition key (`N` for integers, `S` for strings);
+//! * range key: `event_uuid` (`S`);
+//! * a local secondary index [`CREATED_AT_INDEX`] on (partition key, `created_at`),
+//!   projecting all attributes, so time-range queries within a partition are Queries;
+//! * on-demand billing unless asked otherwise.
+//!
+//! Nothing here does I/O: [`table`](crate::table) sends these requests, `describe-tables`
+//! prints them and `check-tables` compares live tables with them. The parts of a spec are
+//! typed ([`KeyType`], [`BillingMode`], [`ProjectionType`], [`KeyAttributeType`]).
 
 use serde::Serialize;
 
