@@ -229,6 +229,16 @@ impl Number {
         self.negative
     }
 
+    /// The decimal exponent of its leading digit, `floor(log10(|n|))`: 2 for `123`, -3 for
+    /// `0.00123`; 0 for zero. DynamoDB accepts -130 to 125.
+    pub fn exponent(&self) -> i64 {
+        if self.is_zero() {
+            0
+        } else {
+            self.exponent - 1
+        }
+    }
+
     /// How many significant digits it has (0 for zero).
     pub fn significant_digits(&self) -> usize {
         self.digits.len()
@@ -361,6 +371,12 @@ mod tests {
         assert_eq!(n("1e3").to_string(), "1000");
         assert_eq!(n("1e-3").to_string(), "0.001");
         assert_eq!(n("12.34").to_string(), "12.34");
+        assert_eq!((n("123").exponent(), n("123").significant_digits()), (2, 3));
+        assert_eq!(
+            (n("0.00123").exponent(), n("-1.5e-130").exponent()),
+            (-3, -130)
+        );
+        assert_eq!(n("0").exponent(), 0);
     }
 
     #[test]

@@ -166,6 +166,30 @@ fn bad_value(reason: impl Into<String>) -> ParseConditionError {
     }
 }
 
+/// The operator at the start of `rest` (what follows `attribute`), and the text after it.
+fn split_operator<'t>(
+    attribute: &str,
+    rest: &'t str,
+) -> Result<(Operator, &'t str), ParseConditionError> {
+    if let Some((symbol, operator)) = SYMBOLS.iter().find(|(symbol, _)| rest.starts_with(symbol)) {
+        return Ok((*operator, &rest[symbol.len()..]));
+    }
+    let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let word = &rest[..word_end];
+    match WORDS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(word))
+    {
+        Some((_, operator)) => Ok((*operator, &rest[word_end..])),
+        None if word.is_empty() => Err(syntax(format!(
+            "no operator after `{attribute}`: expected one of {OPERATORS}"
+        ))),
+        None => Err(syntax(format!(
+            "unknown operator `{word}` after `{attribute}`: expected one of {OPERATORS}"
+        ))),
+    }
+}
+
 /// Parses `ATTRIBUTE OPERATOR VALUE` (see the [module documentation](self)) into a
 /// condition on a table of `def`, with values typed by the attribute's type.
 pub fn parse_condition(def: &TableDef, text: &str) -> Result<Condition, ParseConditionError> {
@@ -180,30 +204,7 @@ pub fn parse_condition(def: &TableDef, text: &str) -> Result<Condition, ParseCon
         ));
     }
     let rest = text[attribute_end..].trim_start();
-    let (operator, value) = if let Some((symbol, operator)) =
-        SYMBOLS.iter().find(|(symbol, _)| rest.starts_with(symbol))
-    {
-        (*operator, &rest[symbol.len()..])
-    } else {
-        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let word = &rest[..word_end];
-        match WORDS
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(word))
-        {
-            Some((_, operator)) => (*operator, &rest[word_end..]),
-            None if word.is_empty() => {
-                return Err(syntax(format!(
-                    "no operator after `{attribute}`: expected one of {OPERATORS}"
-                )))
-            }
-            None => {
-                return Err(syntax(format!(
-                    "unknown operator `{word}` after `{attribute}`: expected one of {OPERATORS}"
-                )))
-            }
-        }
-    };
+    let (operator, value) = split_operator(attribute, rest)?;
     let attribute_type = match attribute_type(def, attribute) {
         Some(AttributeType::Other) => {
             return Err(ParseConditionError::UnsupportedAttribute {
