@@ -341,18 +341,23 @@ pub fn in_environment(environment_prefix: &str, table: &str) -> bool {
         && table.as_bytes()[environment_prefix.len()] == b'_'
 }
 
+/// The table definition the crate's unit tests share: `phone_call`, partitioned by the number
+/// `person_id`, with random ids.
+#[cfg(test)]
+pub(crate) const TEST_DEF: TableDef = TableDef {
+    name: "phone_call",
+    event_type: "PhoneCall",
+    partition_key: "person_id",
+    partition_key_type: KeyAttributeType::Number,
+    composite_key: &[],
+    attributes: &[],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const DEF: TableDef = TableDef {
-        name: "phone_call",
-        event_type: "PhoneCall",
-        partition_key: "person_id",
-        partition_key_type: KeyAttributeType::Number,
-        composite_key: &[],
-        attributes: &[],
-    };
+    const DEF: TableDef = TEST_DEF;
 
     #[test]
     fn spec_serializes_as_create_table_json() {

@@ -7,10 +7,7 @@ use aws_sdk_dynamodb::types as sdk;
 use aws_sdk_dynamodb::types::{TableDescription, TableStatus};
 
 use crate::error::{classify, Error, Result, SdkFailure};
-use crate::schema::{
-    in_environment, Billing, BillingMode, IndexSpec, KeyAttributeType, KeySchemaSpec, KeyType,
-    ProjectionType, TableDef, TableSpec,
-};
+use crate::schema::{in_environment, Billing, IndexSpec, KeySchemaSpec, TableDef, TableSpec};
 use crate::store::Store;
 
 /// What [`create_table`] did.
@@ -27,44 +24,6 @@ pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How long [`wait_until_deleted`] waits by default for a deleted table to disappear.
 pub const DELETED_TIMEOUT: Duration = Duration::from_secs(300);
-
-impl KeyAttributeType {
-    fn to_sdk(self) -> sdk::ScalarAttributeType {
-        match self {
-            KeyAttributeType::Number => sdk::ScalarAttributeType::N,
-            KeyAttributeType::String => sdk::ScalarAttributeType::S,
-            KeyAttributeType::Binary => sdk::ScalarAttributeType::B,
-        }
-    }
-}
-
-impl KeyType {
-    fn to_sdk(self) -> sdk::KeyType {
-        match self {
-            KeyType::Hash => sdk::KeyType::Hash,
-            KeyType::Range => sdk::KeyType::Range,
-        }
-    }
-}
-
-impl BillingMode {
-    fn to_sdk(self) -> sdk::BillingMode {
-        match self {
-            BillingMode::PayPerRequest => sdk::BillingMode::PayPerRequest,
-            BillingMode::Provisioned => sdk::BillingMode::Provisioned,
-        }
-    }
-}
-
-impl ProjectionType {
-    fn to_sdk(self) -> sdk::ProjectionType {
-        match self {
-            ProjectionType::All => sdk::ProjectionType::All,
-            ProjectionType::KeysOnly => sdk::ProjectionType::KeysOnly,
-            ProjectionType::Include => sdk::ProjectionType::Include,
-        }
-    }
-}
 
 /// A request that the SDK's builder refused (a required field left out): a bug of ours.
 fn build_error(table: &str, e: aws_sdk_dynamodb::error::BuildError) -> Error {

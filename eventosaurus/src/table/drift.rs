@@ -142,38 +142,6 @@ impl fmt::Display for Drift {
     }
 }
 
-impl KeyType {
-    fn from_sdk(key_type: &sdk::KeyType) -> Option<KeyType> {
-        match key_type {
-            sdk::KeyType::Hash => Some(KeyType::Hash),
-            sdk::KeyType::Range => Some(KeyType::Range),
-            _ => None,
-        }
-    }
-}
-
-impl KeyAttributeType {
-    fn from_sdk(attribute_type: &sdk::ScalarAttributeType) -> Option<KeyAttributeType> {
-        match attribute_type {
-            sdk::ScalarAttributeType::N => Some(KeyAttributeType::Number),
-            sdk::ScalarAttributeType::S => Some(KeyAttributeType::String),
-            sdk::ScalarAttributeType::B => Some(KeyAttributeType::Binary),
-            _ => None,
-        }
-    }
-}
-
-impl ProjectionType {
-    fn from_sdk(projection_type: &sdk::ProjectionType) -> Option<ProjectionType> {
-        match projection_type {
-            sdk::ProjectionType::All => Some(ProjectionType::All),
-            sdk::ProjectionType::KeysOnly => Some(ProjectionType::KeysOnly),
-            sdk::ProjectionType::Include => Some(ProjectionType::Include),
-            _ => None,
-        }
-    }
-}
-
 /// The typed keys of a spec and of a live table, by role.
 fn spec_key(spec: &TableSpec, keys: &[KeySchemaSpec], role: KeyType) -> Option<KeyAttribute> {
     keys.iter()
@@ -266,16 +234,7 @@ pub fn drift(spec: &TableSpec, live: Option<&TableDescription>) -> Vec<Drift> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{Billing, TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
-
-    const DEF: TableDef = TableDef {
-        name: "phone_call",
-        event_type: "PhoneCall",
-        partition_key: "person_id",
-        partition_key_type: KeyAttributeType::Number,
-        composite_key: &[],
-        attributes: &[],
-    };
+    use crate::schema::{Billing, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID, TEST_DEF as DEF};
 
     fn key(name: &str, key_type: sdk::KeyType) -> sdk::KeySchemaElement {
         sdk::KeySchemaElement::builder()

@@ -9,6 +9,7 @@
 
 mod admin;
 mod drift;
+mod sdk;
 
 pub use crate::schema::*;
 pub use admin::{
