@@ -334,7 +334,8 @@ pub struct ThroughputSpec {
 
 /// Whether `table` is named `<environment_prefix>_…`, i.e. lies in that environment's
 /// namespace. A plain string test: `prod_eu_x` is in `prod`'s namespace, `production_x` is not.
-/// Deleting must never rely on this; see [`delete_table`], which takes a [`TableDef`].
+/// Deleting must never rely on this; see [`delete_table`](crate::table::delete_table), which
+/// takes a [`TableDef`].
 pub fn in_environment(environment_prefix: &str, table: &str) -> bool {
     table.len() > environment_prefix.len() + 1
         && table.starts_with(environment_prefix)
