@@ -169,19 +169,44 @@ impl EventWrite {
     }
 
     /// Hands a final failure to the event type's `on_error` and the store's global hook.
-    pub fn report_failure(&self, error: &Error) {
+    ///
+    /// Each hook runs under [`catch_unwind`](std::panic::catch_unwind): a hook that panics
+    /// is logged and does not keep the other hook (or the caller) from running. Returns the
+    /// number of hooks that panicked.
+    pub fn report_failure(&self, error: &Error) -> u32 {
         let failed = FailedEvent {
             table: self.table,
             table_name: &self.table_name,
             item: Some(&self.item),
             event_uuid: self.event_uuid,
         };
+        let mut panics = 0;
+        let mut run = |which: &str, hook: &dyn Fn(&FailedEvent<'_>, &Error)| {
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&failed, error)));
+            if let Err(payload) = outcome {
+                panics += 1;
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_owned());
+                tracing::error!(
+                    hook = which,
+                    table = %self.table_name,
+                    event_uuid = %self.event_uuid,
+                    panic = %message,
+                    "a failure hook panicked; the failure is still counted"
+                );
+            }
+        };
         if let Some(typed) = self.hooks.typed {
-            typed(&failed, error);
+            run("on_error", &typed);
         }
         if let Some(global) = &self.hooks.global {
-            global(&failed, error);
+            run("error hook", global.as_ref());
         }
+        panics
     }
 }
 
