@@ -98,7 +98,12 @@ impl Request<'_> {
 
 type Predicate = Box<dyn Fn(&Request<'_>) -> bool + Send + Sync>;
 
+/// A rule added by [`FaultProxy::inject`], to [`remove`](FaultProxy::remove_rule) it early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleId(u64);
+
 struct Rule {
+    id: u64,
     fault: Fault,
     remaining: u64,
     when: Predicate,
@@ -108,6 +113,7 @@ struct State {
     upstream: String,
     mode: Mutex<Fault>,
     rules: Mutex<Vec<Rule>>,
+    next_rule: std::sync::atomic::AtomicU64,
     stats: watch::Sender<ProxyStats>,
 }
 
@@ -186,6 +192,7 @@ impl FaultProxy {
             upstream: host_port,
             mode: Mutex::new(Fault::PassThrough),
             rules: Mutex::new(Vec::new()),
+            next_rule: std::sync::atomic::AtomicU64::new(0),
             stats,
         });
         let accept = tokio::spawn(accept_loop(listener, state.clone()));
@@ -207,21 +214,33 @@ impl FaultProxy {
     }
 
     /// Applies `fault` to the next `times` requests for which `when` is true. Rules are
-    /// tried in the order they were added; a rule that has been used `times` times is gone.
+    /// tried in the order they were added; a rule that has been used `times` times is gone
+    /// (`u64::MAX`: until [`remove_rule`](Self::remove_rule)).
     pub fn inject(
         &self,
         fault: Fault,
         times: u64,
         when: impl Fn(&Request<'_>) -> bool + Send + Sync + 'static,
-    ) {
-        if times == 0 {
-            return;
+    ) -> RuleId {
+        let id = self
+            .state
+            .next_rule
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if times > 0 {
+            lock(&self.state.rules).push(Rule {
+                id,
+                fault,
+                remaining: times,
+                when: Box::new(when),
+            });
         }
-        lock(&self.state.rules).push(Rule {
-            fault,
-            remaining: times,
-            when: Box::new(when),
-        });
+        RuleId(id)
+    }
+
+    /// Removes one rule (if it is not used up yet): the requests it would have claimed
+    /// fall to the other rules or the mode.
+    pub fn remove_rule(&self, rule: RuleId) {
+        lock(&self.state.rules).retain(|r| r.id != rule.0);
     }
 
     /// Removes every rule added by [`inject`](Self::inject) (the mode stays).

@@ -263,9 +263,7 @@ impl Worker {
         let mut retry = Retry::new(oldest);
         let mut todo = group;
         loop {
-            let Some((table, requests, by_id)) = self.batch_request(pending, &todo) else {
-                return None;
-            };
+            let (table, requests, by_id) = self.batch_request(pending, &todo)?;
             let at = self.ctx.call_site("BatchWriteItem", &table);
             let site = (
                 "BatchWriteItem",
