@@ -249,8 +249,9 @@ pub enum Error {
 impl Error {
     /// Whether retrying the same request may succeed: throttling, network and 5xx errors.
     ///
-    /// Retrying a conditional write is always safe: a write that did land the first time
-    /// comes back as [`StoreOutcome::Duplicate`](crate::StoreOutcome::Duplicate).
+    /// Retrying a conditional write is always safe: a retry that meets the item its earlier
+    /// attempt wrote recognises it and reports [`StoreOutcome::Stored`](crate::StoreOutcome::Stored),
+    /// never a second item and never a [`Duplicate`](crate::StoreOutcome::Duplicate).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Network { .. } => true,
