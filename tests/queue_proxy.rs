@@ -130,3 +130,34 @@ async fn sdk_retries_an_injected_500_and_the_store_succeeds() {
     .await
     .expect("the test finishes in time");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_proxy_ends_a_stalled_request() {
+    tokio::time::timeout(LIMIT, async {
+        let proxy = FaultProxy::start(endpoint()).await;
+        let store = store_at(&proxy.endpoint(), &unique_prefix("proxydrop")).await;
+        // A client that would wait far longer than this test may run.
+        let config = store
+            .client()
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(3_600))
+                    .build(),
+            )
+            .build();
+        let client = Client::from_conf(config);
+        proxy.set_mode(Fault::Stall);
+        let request = tokio::spawn(async move { client.list_tables().send().await });
+        proxy.wait_until(|s| s.stalled == 1).await;
+        drop(proxy);
+        // The stalled connection is closed with the proxy: the request fails now, not in an hour.
+        let outcome = request.await.expect("the request task");
+        eprintln!("a stalled request when the proxy is dropped: {outcome:?}");
+        assert!(outcome.is_err());
+    })
+    .await
+    .expect("the stalled request ended with the proxy");
+}

@@ -146,6 +146,8 @@ pub(super) async fn dispatch(
         }
     }
     while tasks.join_next().await.is_some() {}
+    let stats = worker.counters.stats();
+    tracing::info!(?stats, "eventosaurus queue drained and stopped");
 }
 
 /// Writes one unit; on `shutdown_timeout`'s signal, fails what is not written yet.
