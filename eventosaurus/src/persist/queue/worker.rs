@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
@@ -283,23 +284,7 @@ impl Worker {
             };
             let error = match bounded(&self.options, &self.counters, site, attempt).await {
                 Ok(output) => {
-                    let unprocessed: Vec<u64> = output
-                        .unprocessed_items
-                        .unwrap_or_default()
-                        .into_values()
-                        .flatten()
-                        .filter_map(|request| {
-                            let item = request.put_request?.item;
-                            let id = item.get(EVENT_UUID)?.as_s().ok()?;
-                            by_id.get(id.as_str()).copied()
-                        })
-                        .collect();
-                    for seq in todo.iter().filter(|seq| !unprocessed.contains(seq)) {
-                        if let Some(job) = pending.remove(seq) {
-                            self.finish(job, Ok(true), false);
-                        }
-                    }
-                    todo = unprocessed;
+                    todo = self.settle(pending, &todo, output, &by_id);
                     if todo.is_empty() {
                         return None;
                     }
@@ -338,6 +323,34 @@ impl Worker {
             }
             return None;
         }
+    }
+
+    /// Counts the events of a successful BatchWriteItem as written, except its
+    /// `UnprocessedItems`, which it returns.
+    fn settle(
+        &self,
+        pending: &mut BTreeMap<u64, Job>,
+        todo: &[u64],
+        output: BatchWriteItemOutput,
+        by_id: &HashMap<String, u64>,
+    ) -> Vec<u64> {
+        let unprocessed: Vec<u64> = output
+            .unprocessed_items
+            .unwrap_or_default()
+            .into_values()
+            .flatten()
+            .filter_map(|request| {
+                let item = request.put_request?.item;
+                let id = item.get(EVENT_UUID)?.as_s().ok()?;
+                by_id.get(id.as_str()).copied()
+            })
+            .collect();
+        for seq in todo.iter().filter(|seq| !unprocessed.contains(seq)) {
+            if let Some(job) = pending.remove(seq) {
+                self.finish(job, Ok(true), false);
+            }
+        }
+        unprocessed
     }
 
     /// The table, the put requests, and each `event_uuid`'s sequence number for `todo`.
