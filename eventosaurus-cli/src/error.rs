@@ -58,6 +58,20 @@ pub enum CliError {
         count: usize,
     },
 
+    /// `drop-tables` found registered table names whose live schema is not the event
+    /// type's own; nothing was dropped.
+    #[error(
+        "refusing to drop {}: the live key schema or created_at_index is not the event \
+         type's own (listed above), so it may hold something else; nothing was dropped. \
+         Inspect it with check-tables and describe-tables --live, and delete it by hand if \
+         it really is to go",
+        tables.join(", ")
+    )]
+    DropRefused {
+        /// The full names of the refused tables.
+        tables: Vec<String>,
+    },
+
     /// The question of `drop-tables` was answered with something other than yes.
     #[error("not confirmed: nothing was dropped")]
     Cancelled,

@@ -63,7 +63,8 @@ pub struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// Environment prefix: tables are named <PREFIX>_<table> [default: $EVENT_ENVIRONMENT_PREFIX]
+    /// Environment prefix: tables are named <PREFIX>_<table>; letters, digits, - and ., no _
+    /// [default: $EVENT_ENVIRONMENT_PREFIX]
     #[arg(long, global = true, value_name = "PREFIX")]
     pub prefix: Option<String>,
     /// DynamoDB endpoint URL, e.g. http://127.0.0.1:8000 [default: $AWS_ENDPOINT_URL_DYNAMODB,

@@ -477,6 +477,34 @@ async fn check_tables_detects_a_hand_made_table_with_the_wrong_key() {
     cli(&prefix, &["create-tables"]).assert().success();
     let out = cli(&prefix, &["check-tables"]).output().unwrap();
     assert!(one_line_error(&out, 1).contains("1 of 2 registered tables differ"));
+    // drop-tables refuses the hand-made table, naming the drift, and drops nothing.
+    let out = cli(&prefix, &["drop-tables", "--yes"]).output().unwrap();
+    let line = one_line_error(&out, 1);
+    assert!(
+        line.contains(&format!("refusing to drop {prefix}_phone_call"))
+            && line.contains("nothing was dropped"),
+        "{line}"
+    );
+    assert!(
+        stdout(&out).contains(&format!(
+            "{prefix}_phone_call (PhoneCall): wrong key schema"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let names = table_names(&client).await;
+    for table in REGISTERED {
+        assert!(
+            names.contains(&format!("{prefix}_{table}")),
+            "{table} dropped"
+        );
+    }
+    delete_raw(&client, &format!("{prefix}_phone_call")).await;
+    let store = store_at(endpoint(), &prefix).await;
+    let name = format!("{prefix}_phone_call");
+    table::wait_until_deleted(&store, &name, table::DELETED_TIMEOUT)
+        .await
+        .unwrap();
     cli(&prefix, &["drop-tables", "--yes"]).assert().success();
 }
 

@@ -20,6 +20,14 @@
 //! eventosaurus fall back to region `us-east-1` and dummy credentials, so DynamoDB Local
 //! works with no AWS setup at all. For a loopback endpoint the instance-metadata and SSO
 //! providers are never consulted.
+//!
+//! # Environment prefixes
+//!
+//! Tables are named `<prefix>_<table>`. A prefix is 1 to [`MAX_PREFIX_LEN`] letters, digits,
+//! `-` and `.`, and **never `_`**: the first `_` of a table name ends its prefix, so a name
+//! belongs to exactly one environment. (With `_` allowed, prefix `dev_x` and table `audit`
+//! would name the table that prefix `dev` gives its `x_audit`: dropping `dev_x`'s tables
+//! would drop `dev`'s.) Use `-` or `.` to structure prefixes, e.g. `staging-eu`.
 
 use std::net::IpAddr;
 
@@ -105,7 +113,9 @@ pub struct ConfigBuilder {
 }
 
 impl ConfigBuilder {
-    /// The table prefix: tables are named `<prefix>_<table>`.
+    /// The table prefix: tables are named `<prefix>_<table>`. Letters, digits, `-` and `.`,
+    /// no `_` (see [the module docs](self#environment-prefixes)); checked by
+    /// [`build`](Self::build).
     pub fn environment_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.environment_prefix = Some((prefix.into(), "Config::builder"));
         self
@@ -186,7 +196,9 @@ impl ConfigBuilder {
 /// The longest prefix we accept, leaving room for a table name within DynamoDB's 255.
 pub const MAX_PREFIX_LEN: usize = 128;
 
-fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
+/// Checks an environment prefix: 1 to [`MAX_PREFIX_LEN`] of `[a-zA-Z0-9.-]`, no `_` (see
+/// [the module docs](self#environment-prefixes)). The error says why and what to use instead.
+pub(crate) fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
     if prefix.is_empty() {
         return Err("it is empty".to_owned());
     }
@@ -196,9 +208,18 @@ fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
             prefix.len()
         ));
     }
+    if prefix.contains('_') {
+        return Err(format!(
+            "`_` is not allowed in a prefix: it separates the prefix from the table name, and a \
+             prefix containing it could name another environment's tables (prefix `dev_x` with \
+             table `audit` is prefix `dev` with table `x_audit`); use `-` or `.` instead, e.g. \
+             {:?}",
+            prefix.replace('_', "-")
+        ));
+    }
     if let Some(bad) = prefix.chars().find(|c| !is_table_name_char(*c)) {
         return Err(format!(
-            "{bad:?} is not allowed in a DynamoDB table name (use letters, digits, `_`, `-` and `.`)"
+            "{bad:?} is not allowed in a prefix (use letters, digits, `-` and `.`)"
         ));
     }
     Ok(())
@@ -286,5 +307,32 @@ mod tests {
             .unwrap();
         assert_eq!(ok.endpoint(), Some("http://localhost:8000"));
         assert!(ok.is_loopback());
+    }
+
+    #[test]
+    fn a_prefix_never_contains_the_separator() {
+        let err = Config::builder()
+            .environment_prefix_from("dev_x", "--prefix")
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, Error::InvalidEnvironmentPrefix { .. }),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"dev_x\" (from --prefix)")
+                && text.contains("`_` is not allowed")
+                && text.contains("\"dev-x\""),
+            "{text}"
+        );
+        for bad in ["_", "dev_", "_dev", "a_b_c"] {
+            assert!(validate_prefix(bad).is_err(), "{bad}");
+        }
+        for good in ["dev", "dev-x", "dev.x", "Prod2", "t123x4-name"] {
+            assert_eq!(validate_prefix(good), Ok(()), "{good}");
+        }
+        assert!(validate_prefix(&"p".repeat(MAX_PREFIX_LEN)).is_ok());
+        assert!(validate_prefix(&"p".repeat(MAX_PREFIX_LEN + 1)).is_err());
     }
 }

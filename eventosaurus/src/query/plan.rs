@@ -132,6 +132,14 @@ impl Plan {
         options: &QueryOptions,
         select: Select,
     ) -> Result<Plan> {
+        // The prefix rule (no `_`) keeps a plan inside its own environment.
+        crate::config::validate_prefix(environment_prefix).map_err(|reason| {
+            Error::InvalidEnvironmentPrefix {
+                prefix: environment_prefix.to_owned(),
+                source_name: "the query's plan",
+                reason,
+            }
+        })?;
         let table = def.full_name(environment_prefix);
         let invalid = |reason: String| Error::InvalidQuery {
             table: table.clone(),
