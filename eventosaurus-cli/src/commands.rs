@@ -254,6 +254,18 @@ pub fn describe_tables(
     Ok(serde_json::to_value(&specs).map_err(std::io::Error::other)?)
 }
 
+/// `describe-tables --definitions`: the table definitions in the format of `--tables FILE`
+/// (see [`definitions`](crate::definitions)), e.g. to write the `eventosaurus-tables.json`
+/// that the `eventosaurus-cli` binary reads.
+pub fn describe_definitions(
+    defs: &[&'static TableDef],
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    require_registered(defs)?;
+    write!(out, "{}", crate::definitions::to_json(defs))?;
+    Ok(())
+}
+
 fn to_json(value: &impl Serialize) -> std::io::Result<String> {
     serde_json::to_string_pretty(value).map_err(std::io::Error::other)
 }

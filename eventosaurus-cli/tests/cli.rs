@@ -17,12 +17,14 @@ use aws_sdk_dynamodb::Client;
 use eventosaurus::query::{begins_with, between, contains, gt, is_in, le, ne, not_contains};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::Storable;
+use eventosaurus_cli::definitions;
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
 use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eventosaurus-cli");
-/// The tables the repository binary registers (`src/events.rs` of the root package).
+/// The tables the repository binary knows: `eventosaurus-tables.json` at the root, found from
+/// the tests' working directory (the crate's), holds the example events of `src/events.rs`.
 const REGISTERED: [&str; 2] = ["neat_event", "phone_call"];
 
 fn command(program: impl Into<PathBuf>) -> Command {
@@ -618,6 +620,76 @@ async fn drop_tables_drops_exactly_ours_and_leaves_decoys_alone() {
     cli(&other_prefix, &["drop-tables", "--yes"])
         .assert()
         .success();
+}
+
+/// The repository root, where `eventosaurus-tables.json` lives.
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The repository binary's event types come from `eventosaurus-tables.json` at the root: it
+/// must be exactly the definitions of the example events (`src/events.rs`).
+#[test]
+fn the_repository_definitions_file_is_the_example_events() {
+    let path = repo_root().join(definitions::FILE_NAME);
+    let expected = definitions::to_json(&[NeatEvent::TABLE, PhoneCall::TABLE]);
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "{} must hold the definitions of src/events.rs; write this into it:\n{expected}",
+        path.display()
+    );
+    assert_eq!(
+        definitions::load(&path).unwrap(),
+        [NeatEvent::TABLE, PhoneCall::TABLE]
+    );
+}
+
+/// Without a definitions file, the binary knows no event types, and says what to do; with
+/// `--tables` it knows those; `describe-tables --definitions` prints the file's format.
+#[test]
+fn the_binary_reads_its_definitions_from_a_file() {
+    let dir = std::env::temp_dir().join(unique_prefix("no-defs"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = command(BIN)
+        .current_dir(&dir)
+        .args(["--prefix", "p", "describe-tables"])
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 1);
+    assert!(
+        line.contains("no table definitions")
+            && line.contains("--tables FILE")
+            && line.contains("eventosaurus_cli::run"),
+        "{line}"
+    );
+    // The repository's file, given explicitly from elsewhere, and printed back unchanged.
+    let file = repo_root().join(definitions::FILE_NAME);
+    let out = command(BIN)
+        .current_dir(&dir)
+        .arg("--tables")
+        .arg(&file)
+        .args(["describe-tables", "--definitions"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&out), std::fs::read_to_string(&file).unwrap());
+    // A broken file is a one-line usage error naming it.
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, r#"[{"name": "x"}]"#).unwrap();
+    let out = command(BIN)
+        .arg("--tables")
+        .arg(&broken)
+        .args(["--prefix", "p", "check-tables"])
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 2);
+    assert!(line.contains("broken.json"), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

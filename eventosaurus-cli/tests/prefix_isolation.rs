@@ -7,9 +7,10 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
+use clap::Parser;
 use eventosaurus::{Storable, TableDef};
 use eventosaurus_cli::commands::{self, Confirm};
-use eventosaurus_cli::{CliError, GlobalArgs, EXIT_USAGE};
+use eventosaurus_cli::{Cli, CliError, GlobalArgs, EXIT_USAGE};
 use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
 
 /// The environment's audit log.
@@ -51,12 +52,12 @@ fn global(prefix: &str) -> GlobalArgs {
     GlobalArgs {
         prefix: Some(prefix.to_owned()),
         endpoint: Some(endpoint().to_owned()),
-        region: None,
+        ..GlobalArgs::default()
     }
 }
 
 /// Every command needs a configuration; with a prefix holding `_` there is none.
-fn assert_prefix_refused(prefix: &str) {
+async fn assert_prefix_refused(prefix: &str) {
     let err = eventosaurus_cli::config(&global(prefix)).expect_err(prefix);
     assert!(matches!(err, CliError::Config(_)), "{err}");
     assert_eq!(err.exit_code(), EXIT_USAGE);
@@ -66,6 +67,32 @@ fn assert_prefix_refused(prefix: &str) {
             && line.contains("`_` is not allowed"),
         "{line}"
     );
+    // Every command refuses it, before connecting.
+    for args in [
+        &["create-tables"][..],
+        &["list-tables"],
+        &["describe-tables", "--live"],
+        &["check-tables"],
+        &["query", "audit", "--by", "actor=a"],
+        &["drop-tables", "--yes"],
+    ] {
+        let cli = Cli::try_parse_from(
+            [
+                "eventosaurus-cli",
+                "--endpoint",
+                endpoint(),
+                "--prefix",
+                prefix,
+            ]
+            .iter()
+            .chain(args),
+        )
+        .unwrap();
+        let err = eventosaurus_cli::execute(&DEFS, cli)
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, CliError::Config(_)), "{args:?}: {err}");
+    }
     // The library refuses it everywhere a prefix enters: configuration and query plans.
     assert!(eventosaurus::Config::builder()
         .environment_prefix(prefix)
@@ -105,10 +132,10 @@ async fn audit_and_x_audit_never_alias_whatever_the_order() {
         let dev_x = format!("{dev}_x");
         let client = store_at(endpoint(), &dev).await.client().clone();
         if aliasing_first {
-            assert_prefix_refused(&dev_x);
+            assert_prefix_refused(&dev_x).await;
         }
         create(&dev).await;
-        assert_prefix_refused(&dev_x);
+        assert_prefix_refused(&dev_x).await;
         // Legal neighbours of `dev_x` have nothing of `dev`'s to drop.
         for neighbour in [format!("{dev}-x"), format!("{dev}x"), format!("{dev}.x")] {
             assert_eq!(drop_yes(&neighbour).await.unwrap(), Vec::<String>::new());

@@ -128,7 +128,8 @@ impl ConfigBuilder {
     }
 
     /// Like [`environment_prefix`](Self::environment_prefix), naming where the value came
-    /// from (e.g. `--prefix`) in the error if it is invalid.
+    /// from (e.g. `--prefix`) in the error if it is invalid. For tools such as the CLI.
+    #[doc(hidden)]
     pub fn environment_prefix_from(
         mut self,
         prefix: impl Into<String>,
@@ -139,7 +140,8 @@ impl ConfigBuilder {
     }
 
     /// Like [`endpoint`](Self::endpoint), naming where the value came from (e.g.
-    /// `--endpoint` or `AWS_ENDPOINT`) in the error if it is invalid.
+    /// `--endpoint` or `AWS_ENDPOINT`) in the error if it is invalid. For tools such as the CLI.
+    #[doc(hidden)]
     pub fn endpoint_from(mut self, endpoint: impl Into<String>, source_name: &'static str) -> Self {
         self.endpoint = Some((endpoint.into(), source_name));
         self
