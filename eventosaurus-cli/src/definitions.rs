@@ -111,6 +111,8 @@ fn leak(text: String) -> &'static str {
 impl FileTable {
     /// Checks the definition as the derive checks a struct, then makes it `'static`.
     fn into_def(self) -> Result<&'static TableDef, String> {
+        eventosaurus::name::check_table_name(&self.name)
+            .map_err(|e| format!("table {:?}: {}", self.name, e.reason(&self.name)))?;
         let attribute = |name: &str| self.attributes.iter().find(|a| a.name == name);
         let key_type_matches = match (self.partition_key_type, attribute(&self.partition_key)) {
             (FileKeyType::N, Some(a)) => a.attribute_type == FileAttributeType::N,
@@ -259,7 +261,8 @@ mod tests {
             let json = serde_json::Value::Array(vec![table]).to_string();
             parse(&json, Path::new("defs.json")).unwrap_err().one_line()
         };
-        let cases: [(&dyn Fn(&mut serde_json::Value), &str); 4] = [
+        let cases: [(&dyn Fn(&mut serde_json::Value), &str); 5] = [
+            (&|t| t["name"] = "phone call".into(), "' ' is not allowed"),
             (
                 &|t| t["partition_key"] = "nope".into(),
                 "`nope` is not among",

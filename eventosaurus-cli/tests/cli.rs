@@ -9,17 +9,16 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use assert_cmd::prelude::*;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProjectionType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{KeyType, ProjectionType, ScalarAttributeType};
 use aws_sdk_dynamodb::Client;
+use eventosaurus::config::{ENDPOINT_VARS, ENVIRONMENT_PREFIX_VAR};
 use eventosaurus::query::{begins_with, between, contains, gt, is_in, le, ne, not_contains};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::Storable;
 use eventosaurus_cli::definitions;
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
 use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
+use eventosaurus_workspace::raw::{self, table_names};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eventosaurus-cli");
@@ -29,12 +28,8 @@ const REGISTERED: [&str; 2] = ["neat_event", "phone_call"];
 
 fn command(program: impl Into<PathBuf>) -> Command {
     let mut cmd = Command::new(program.into());
-    for var in [
-        "EVENT_ENVIRONMENT_PREFIX",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT",
-    ] {
+    // None of the variables the CLI reads: the flags are what count.
+    for var in std::iter::once(ENVIRONMENT_PREFIX_VAR).chain(ENDPOINT_VARS) {
         cmd.env_remove(var);
     }
     cmd.stdin(Stdio::null());
@@ -85,51 +80,18 @@ async fn client(prefix: &str) -> Client {
     store_at(endpoint(), prefix).await.client().clone()
 }
 
-async fn table_names(client: &Client) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .list_tables()
-            .set_exclusive_start_table_name(start)
-            .send()
-            .await
-            .unwrap();
-        names.extend(page.table_names().iter().cloned());
-        start = page.last_evaluated_table_name().map(str::to_owned);
-        if start.is_none() {
-            return names;
-        }
-    }
-}
-
 /// A table made by hand with the raw SDK: hash key `hash` (of `hash_type`), no range key, no LSI.
 async fn create_raw(client: &Client, name: &str, hash: &str, hash_type: ScalarAttributeType) {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(hash)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(hash)
-                .attribute_type(hash_type)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+    raw::create_table(client, name, &[(hash, KeyType::Hash, hash_type)]).await;
 }
 
-async fn delete_raw(client: &Client, name: &str) {
-    let _ = client.delete_table().table_name(name).send().await;
+/// Asserts that the registered tables of `prefix` exist.
+async fn assert_registered_exist(client: &Client, prefix: &str, why: &str) {
+    let names = table_names(client).await;
+    for table in REGISTERED {
+        let name = format!("{prefix}_{table}");
+        assert!(names.contains(&name), "{name} is gone: {why}");
+    }
 }
 
 #[tokio::test]
@@ -429,7 +391,7 @@ async fn list_and_describe_print_json() {
             .all(|t| t["Table"].is_null()),
         "{live}"
     );
-    delete_raw(&client, &unregistered).await;
+    raw::delete_table(&client, &unregistered).await;
 }
 
 #[tokio::test]
@@ -494,14 +456,8 @@ async fn check_tables_detects_a_hand_made_table_with_the_wrong_key() {
         "{}",
         stdout(&out)
     );
-    let names = table_names(&client).await;
-    for table in REGISTERED {
-        assert!(
-            names.contains(&format!("{prefix}_{table}")),
-            "{table} dropped"
-        );
-    }
-    delete_raw(&client, &format!("{prefix}_phone_call")).await;
+    assert_registered_exist(&client, &prefix, "a refused drop dropped it").await;
+    raw::delete_table(&client, &format!("{prefix}_phone_call")).await;
     let store = store_at(endpoint(), &prefix).await;
     let name = format!("{prefix}_phone_call");
     table::wait_until_deleted(&store, &name, table::DELETED_TIMEOUT)
@@ -572,13 +528,7 @@ async fn drop_tables_drops_exactly_ours_and_leaves_decoys_alone() {
         "{}",
         stdout(&out)
     );
-    let names = table_names(&client).await;
-    for table in REGISTERED {
-        assert!(
-            names.contains(&format!("{prefix}_{table}")),
-            "dry run dropped {table}"
-        );
-    }
+    assert_registered_exist(&client, &prefix, "the dry run dropped it").await;
 
     // --yes: drops ours, and only ours.
     let out = cli(&prefix, &["drop-tables", "--yes"])
@@ -615,7 +565,7 @@ async fn drop_tables_drops_exactly_ours_and_leaves_decoys_alone() {
     assert!(stdout(&out).contains("nothing to drop"), "{}", stdout(&out));
 
     for decoy in &decoys {
-        delete_raw(&client, decoy).await;
+        raw::delete_table(&client, decoy).await;
     }
     cli(&other_prefix, &["drop-tables", "--yes"])
         .assert()
@@ -807,7 +757,7 @@ async fn list_tables_pages_past_100_tables() {
     let mut tasks = tokio::task::JoinSet::new();
     for name in names.iter().chain(&decoys) {
         let (client, name) = (client.clone(), name.clone());
-        tasks.spawn(async move { delete_raw(&client, &name).await });
+        tasks.spawn(async move { raw::delete_table(&client, &name).await });
     }
     while tasks.join_next().await.is_some() {}
 }

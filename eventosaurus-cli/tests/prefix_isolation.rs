@@ -3,15 +3,14 @@
 //! event types of this test's own (tables `audit` and `x_audit`, whose names would alias under
 //! prefixes `dev` and `dev_x` if `_` were allowed in a prefix).
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{KeyType, ScalarAttributeType};
 use aws_sdk_dynamodb::Client;
 use clap::Parser;
 use eventosaurus::{Storable, TableDef};
 use eventosaurus_cli::commands::{self, Confirm};
 use eventosaurus_cli::{Cli, CliError, GlobalArgs, EXIT_USAGE};
 use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
+use eventosaurus_workspace::raw::{self, table_names};
 
 /// The environment's audit log.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
@@ -28,25 +27,6 @@ pub struct XAudit {
 }
 
 const DEFS: [&TableDef; 2] = [Audit::TABLE, XAudit::TABLE];
-
-/// Every table name in the account (raw SDK, all pages).
-async fn table_names(client: &Client) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .list_tables()
-            .set_exclusive_start_table_name(start)
-            .send()
-            .await
-            .expect("ListTables");
-        names.extend(page.table_names().iter().cloned());
-        start = page.last_evaluated_table_name().map(str::to_owned);
-        if start.is_none() {
-            return names;
-        }
-    }
-}
 
 fn global(prefix: &str) -> GlobalArgs {
     GlobalArgs {
@@ -154,31 +134,11 @@ async fn audit_and_x_audit_never_alias_whatever_the_order() {
 
 /// A table made by hand with the raw SDK: these keys (all `S`), no index.
 async fn create_raw(client: &Client, name: &str, keys: &[(&str, KeyType)]) {
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
-    for (attribute, key_type) in keys {
-        request = request
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(*attribute)
-                    .key_type(key_type.clone())
-                    .build()
-                    .unwrap(),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(*attribute)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            );
-    }
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+    let keys: Vec<_> = keys
+        .iter()
+        .map(|(attribute, key_type)| (*attribute, key_type.clone(), ScalarAttributeType::S))
+        .collect();
+    raw::create_table(client, name, &keys).await;
 }
 
 #[tokio::test]

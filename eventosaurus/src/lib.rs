@@ -32,6 +32,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod event_id;
+pub mod name;
 pub mod persist;
 pub mod query;
 pub mod registry;

@@ -6,8 +6,10 @@ use std::process::{Command, Output, Stdio};
 
 use aws_sdk_dynamodb::types::{KeyType, ProjectionType, ScalarAttributeType, TableStatus};
 use aws_sdk_dynamodb::Client;
+use eventosaurus::config::{ENDPOINT_VARS, ENVIRONMENT_PREFIX_VAR};
 use eventosaurus::Storable;
 use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
+use eventosaurus_workspace::raw::table_names;
 use shop::OrderPlaced;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shop-events");
@@ -16,12 +18,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_shop-events");
 /// CLI reads and no terminal.
 fn shop_events(prefix: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
-    for var in [
-        "EVENT_ENVIRONMENT_PREFIX",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT",
-    ] {
+    // None of the variables the CLI reads: the flags are what count.
+    for var in std::iter::once(ENVIRONMENT_PREFIX_VAR).chain(ENDPOINT_VARS) {
         cmd.env_remove(var);
     }
     let output = cmd
@@ -42,24 +40,6 @@ fn shop_events(prefix: &str, args: &[&str]) -> Output {
 
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
-}
-
-async fn table_names(client: &Client) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .list_tables()
-            .set_exclusive_start_table_name(start)
-            .send()
-            .await
-            .expect("ListTables");
-        names.extend(page.table_names().iter().cloned());
-        start = page.last_evaluated_table_name().map(str::to_owned);
-        if start.is_none() {
-            return names;
-        }
-    }
 }
 
 /// The live table, read with the raw SDK, has the event type's key schema and index.
