@@ -255,30 +255,26 @@ mod tests {
     #[test]
     fn refuses_what_the_derive_would_refuse() {
         let good = serde_json::to_value(FileTable::from(&DEF)).unwrap();
-        let with = |change: &dyn Fn(&mut serde_json::Value)| {
+        let broken = |field: &str, value: &str| {
             let mut table = good.clone();
-            change(&mut table);
+            match field {
+                "composite_key" => table[field][0] = value.into(),
+                _ => table[field] = value.into(),
+            }
             let json = serde_json::Value::Array(vec![table]).to_string();
             parse(&json, Path::new("defs.json")).unwrap_err().one_line()
         };
-        let cases: [(&dyn Fn(&mut serde_json::Value), &str); 5] = [
-            (&|t| t["name"] = "phone call".into(), "' ' is not allowed"),
-            (
-                &|t| t["partition_key"] = "nope".into(),
-                "`nope` is not among",
-            ),
-            (&|t| t["partition_key_type"] = "S".into(), "has type"),
-            (
-                &|t| t["composite_key"][0] = "nope".into(),
-                "`nope` is not among",
-            ),
-            (&|t| t["colour"] = "red".into(), "unknown field"),
-        ];
-        for (change, expected) in cases {
-            let line = with(change);
+        for (field, value, expected) in [
+            ("name", "phone call", "' ' is not allowed"),
+            ("partition_key", "nope", "`nope` is not among"),
+            ("partition_key_type", "S", "has type"),
+            ("composite_key", "nope", "`nope` is not among"),
+            ("colour", "red", "unknown field"),
+        ] {
+            let line = broken(field, value);
             assert!(
                 line.contains("defs.json") && line.contains(expected),
-                "{line}"
+                "{field}: {line}"
             );
         }
         let twice = format!("[{good},{good}]");

@@ -160,7 +160,7 @@ async fn drop_tables_refuses_a_table_whose_schema_is_not_its_event_types() {
         .expect_err("a drifted table is refused");
     let text = String::from_utf8(out).unwrap();
     assert!(
-        matches!(&err, CliError::DropRefused { tables } if tables == &[drifted.clone()]),
+        matches!(&err, CliError::DropRefused { tables } if tables == std::slice::from_ref(&drifted)),
         "{err}"
     );
     assert!(err.one_line().contains("nothing was dropped"), "{err}");
