@@ -79,7 +79,7 @@ fn machine() -> serde_json::Value {
     serde_json::json!({
         "nproc": nproc,
         "cpu": cpu,
-        "date": eventosaurus::event_id::created_at_now(),
+        "date": eventosaurus::CreatedAt::now().to_string(),
         "loadavg_at_start": load,
     })
 }

@@ -12,11 +12,9 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, Select, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use eventosaurus::persist::{
-    AsyncQueue, Context, EventWrite, PersistFuture, Persistor, QueueOptions,
-};
+use eventosaurus::persist::{AsyncQueue, EventWrite, PersistFuture, Persistor, QueueOptions};
 use eventosaurus::table::{create_table, delete_table, Billing};
-use eventosaurus::{codec, event_id, Storable, Store, Uuid};
+use eventosaurus::{codec, Storable, Store, Uuid};
 use eventosaurus_workspace::events::PhoneCall;
 use eventosaurus_workspace::local::store_at;
 
@@ -85,7 +83,7 @@ impl Bench {
     pub async fn new(endpoint: String, plan: Plan) -> Bench {
         let store = store_at(&endpoint, "bench-setup").await;
         Bench {
-            client: store.client().clone(),
+            client: store.client().expect("a DynamoDB store").clone(),
             endpoint,
             plan,
             next_prefix: AtomicU64::new(0),
@@ -144,7 +142,7 @@ fn raw_item(i: usize, base: u64) -> HashMap<String, AttributeValue> {
     );
     item.insert(
         "created_at".to_owned(),
-        AttributeValue::S(event_id::created_at_now()),
+        AttributeValue::S(eventosaurus::CreatedAt::now().to_string()),
     );
     item
 }
@@ -810,7 +808,11 @@ pub async fn query(bench: &Bench) -> Vec<Row> {
 struct Discard;
 
 impl Persistor for Discard {
-    fn persist<'a>(&'a self, _ctx: &'a Context, write: EventWrite) -> PersistFuture<'a> {
+    fn persist<'a>(
+        &'a self,
+        _backend: &'a dyn eventosaurus::backend::Backend,
+        write: EventWrite,
+    ) -> PersistFuture<'a> {
         Box::pin(async move { Ok(write.stored()) })
     }
 }
@@ -837,7 +839,7 @@ pub async fn client_side(bench: &Bench) -> Vec<Row> {
                     for i in 0..n {
                         let event = phone_call(black_box(i), 0);
                         let event_uuid = event.event_uuid();
-                        let created_at = event_id::created_at_now();
+                        let created_at = eventosaurus::CreatedAt::now();
                         let item = codec::encode(&event, &table, &event_uuid, &created_at)
                             .expect("encode");
                         black_box(item);

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use eventosaurus::codec::Item;
 use eventosaurus::query::{
-    collect_items, count_items, Condition, Operation, Plan, QueryOptions, RawPages, Select,
+    collect_items, count_items, Condition, Plan, QueryOptions, RawPages, Select,
 };
 use eventosaurus::table::{self, Billing, CreateOutcome, Drift, TableDef};
 use eventosaurus::Store;
@@ -713,7 +713,7 @@ pub async fn query(
             Ok(0)
         }
         QueryOutput::Count { json } => {
-            let count = count_items(store, plan).await?;
+            let count = count_items(store.backend().clone(), plan).await?;
             if json {
                 writeln!(out, "{}", json!({ "count": count }))?;
             } else {
@@ -723,7 +723,7 @@ pub async fn query(
         }
         QueryOutput::JsonLines => {
             // Page by page, so that a large result starts printing at once.
-            let mut pages = RawPages::new(store, plan);
+            let mut pages = RawPages::new(store.backend().clone(), plan);
             let mut n = 0;
             while let Some(page) = pages.next_page().await {
                 for item in page?.items {
@@ -734,17 +734,14 @@ pub async fn query(
             Ok(n)
         }
         QueryOutput::Table => {
-            let operation = match plan.operation {
-                Operation::Query => "Query",
-                Operation::Scan => "Scan",
-            };
+            let operation = plan.operation.as_str();
             let via = plan
                 .index
                 .as_ref()
                 .map(|i| format!(" on index {i}"))
                 .unwrap_or_default();
             let table_name = plan.table.clone();
-            let items = collect_items(store, plan).await?;
+            let items = collect_items(store.backend().clone(), plan).await?;
             write_item_table(request.def, &items, out)?;
             writeln!(
                 out,

@@ -110,7 +110,7 @@ async fn audit_and_x_audit_never_alias_whatever_the_order() {
         let dev = unique_prefix(&format!("alias{round}"));
         assert!(!dev.contains('_'), "test prefixes follow the rule: {dev}");
         let dev_x = format!("{dev}_x");
-        let client = store_at(endpoint(), &dev).await.client().clone();
+        let client = store_at(endpoint(), &dev).await.client().unwrap().clone();
         if aliasing_first {
             assert_prefix_refused(&dev_x).await;
         }
@@ -145,7 +145,7 @@ async fn create_raw(client: &Client, name: &str, keys: &[(&str, KeyType)]) {
 async fn drop_tables_refuses_a_table_whose_schema_is_not_its_event_types() {
     let prefix = unique_prefix("drifted");
     let store = store_at(endpoint(), &prefix).await;
-    let client = store.client().clone();
+    let client = store.client().unwrap().clone();
     // `audit` under the right name, made by someone else with another key schema; `x_audit`
     // with the right schema.
     let drifted = format!("{prefix}_audit");

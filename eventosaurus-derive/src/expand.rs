@@ -227,13 +227,14 @@ fn query_builder(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
                 #builder(self.0.by_attribute::<::eventosaurus::query::EventUuidField>("event_uuid", condition))
             }
 
-            /// A condition on `created_at` (`2026-11-23T19:38:57.123Z`): a range operator
+            /// A condition on `created_at`: a `DateTime<Utc>`, an `eventosaurus::CreatedAt` or
+            /// the text form (`2026-11-23T19:38:57.123Z`). A range operator
             /// (`gt`, `between`, `begins_with`, ..) makes the Query use the `created_at` index.
             pub fn by_created_at(
                 self,
-                condition: impl ::eventosaurus::query::IntoCondition<::std::string::String>,
+                condition: impl ::eventosaurus::query::IntoCondition<::eventosaurus::query::CreatedAtField>,
             ) -> Self {
-                #builder(self.0.by_attribute::<::std::string::String>("created_at", condition))
+                #builder(self.0.by_attribute::<::eventosaurus::query::CreatedAtField>("created_at", condition))
             }
         }
 

@@ -198,10 +198,6 @@ pub enum Error {
         capacity: usize,
     },
 
-    /// [`Store::events`](crate::Store::events) was called on a store that is not in test mode.
-    #[error("Store::events() reads what a test-mode store holds; this store writes to DynamoDB (use Store::test())")]
-    NotTestMode,
-
     /// The async queue was shut down; it accepts no more events.
     #[error("the event queue is shut down and accepts no more events")]
     QueueClosed,
@@ -231,6 +227,16 @@ pub enum Error {
         /// How long we waited, in seconds.
         waited_secs: u64,
     },
+
+    /// The operation needs DynamoDB, and this store has another backend (test mode).
+    #[error(
+        "this needs DynamoDB, but the store's backend is {backend}: use a store from \
+         Store::connect / Store::from_env for table administration and raw SDK calls"
+    )]
+    NotDynamoDb {
+        /// The store's backend.
+        backend: String,
+    },
 }
 
 impl Error {
@@ -241,6 +247,21 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Network { .. } => true,
+            Error::Service { status, code, .. } => {
+                status.is_some_and(|s| s >= 500) || code == "InternalServerError"
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Error {
+    /// Whether the failed request may nevertheless have been applied: a network error after
+    /// sending (lost response, timeout) or a 5xx. A throttled or refused request was not.
+    /// A retry of a conditional put after such an error may meet its own item.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::Network { .. } => true,
             Error::Service { status, code, .. } => {
                 status.is_some_and(|s| s >= 500) || code == "InternalServerError"
             }

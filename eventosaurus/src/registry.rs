@@ -6,7 +6,7 @@
 //! event types defined in the binary's own crate; elsewhere, name the types
 //! (`&[PhoneCall::TABLE, ..]`), e.g. for `eventosaurus_cli::run`.
 
-use crate::table::TableDef;
+use crate::schema::TableDef;
 
 /// One registered event type. Created by the derive; not meant to be built by hand.
 #[derive(Debug)]

@@ -38,16 +38,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
-use crate::error::{classify, Error, Result};
-use crate::persist::sync::put_if_absent;
-use crate::persist::{Context, EventWrite, PersistFuture, Persistor};
-use crate::store::{Store, StoreOutcome};
-use crate::table::EVENT_UUID;
+use crate::backend::{Backend, BackendSource, BatchPut};
+use crate::error::{Error, Result};
+use crate::model::StoreOutcome;
+use crate::persist::{EventWrite, PersistFuture, Persistor};
+use crate::schema::EVENT_UUID;
 
 /// BatchWriteItem's limit.
 const MAX_BATCH: usize = 25;
@@ -184,30 +183,17 @@ impl std::fmt::Debug for AsyncQueue {
 }
 
 impl AsyncQueue {
-    /// Starts the queue's workers on the current tokio runtime, writing through `store`'s
-    /// client. Pair it with [`Store::with_persistor`].
+    /// Starts the queue's workers on the current tokio runtime, writing through the backend
+    /// of `source` (a [`Store`](crate::Store), or a backend). Pair it with
+    /// [`Store::with_persistor`](crate::Store::with_persistor).
+    ///
+    /// The queue retries on its own schedule, so it writes through
+    /// [`Backend::with_retries_disabled`]: one retry layer, whose deadline the queue controls.
     ///
     /// # Panics
     /// Outside a tokio runtime (like `tokio::spawn`).
-    pub fn start(store: &Store, options: QueueOptions) -> AsyncQueue {
-        AsyncQueue::start_with_context(store.persist_context().clone(), options)
-    }
-
-    /// Starts the queue with an explicit client context.
-    ///
-    /// The queue retries on its own schedule, so its client has the SDK's retries turned
-    /// off: one retry layer, whose deadline the queue controls.
-    pub fn start_with_context(ctx: Context, options: QueueOptions) -> AsyncQueue {
-        let sdk_config = ctx
-            .client
-            .config()
-            .to_builder()
-            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
-            .build();
-        let ctx = Context::new(
-            aws_sdk_dynamodb::Client::from_conf(sdk_config),
-            ctx.endpoint_label,
-        );
+    pub fn start(source: &impl BackendSource, options: QueueOptions) -> AsyncQueue {
+        let ctx = source.shared_backend().with_retries_disabled();
         let (sender, receiver) = mpsc::channel(options.capacity.max(1));
         let (completed, _) = watch::channel(0);
         let counters = Arc::new(Counters {
@@ -220,7 +206,7 @@ impl AsyncQueue {
         });
         let capacity = options.capacity.max(1);
         let dispatcher = tokio::spawn(
-            dispatch(receiver, Arc::new(ctx), Arc::new(options), counters.clone())
+            dispatch(receiver, ctx, Arc::new(options), counters.clone())
                 .instrument(tracing::info_span!("eventosaurus_queue")),
         );
         AsyncQueue {
@@ -316,7 +302,7 @@ impl Drop for Shared {
 }
 
 impl Persistor for AsyncQueue {
-    fn persist<'a>(&'a self, _ctx: &'a Context, write: EventWrite) -> PersistFuture<'a> {
+    fn persist<'a>(&'a self, _backend: &'a dyn Backend, write: EventWrite) -> PersistFuture<'a> {
         Box::pin(async move {
             let sender = self.sender()?;
             let outcome = StoreOutcome::Enqueued {
@@ -337,7 +323,11 @@ impl Persistor for AsyncQueue {
         })
     }
 
-    fn try_persist<'a>(&'a self, _ctx: &'a Context, write: EventWrite) -> PersistFuture<'a> {
+    fn try_persist<'a>(
+        &'a self,
+        _backend: &'a dyn Backend,
+        write: EventWrite,
+    ) -> PersistFuture<'a> {
         Box::pin(async move {
             let sender = self.sender()?;
             let permit = sender.try_reserve().map_err(|err| match err {
@@ -358,7 +348,7 @@ impl Persistor for AsyncQueue {
 
 async fn dispatch(
     mut receiver: mpsc::Receiver<Job>,
-    ctx: Arc<Context>,
+    ctx: Arc<dyn Backend>,
     options: Arc<QueueOptions>,
     counters: Arc<Counters>,
 ) {
@@ -394,7 +384,7 @@ async fn dispatch(
             };
             let (ctx, options, counters) = (ctx.clone(), options.clone(), counters.clone());
             tasks.spawn(async move {
-                write_batch(&ctx, &options, &counters, batch).await;
+                write_batch(ctx.as_ref(), &options, &counters, batch).await;
                 drop(permit);
             });
         }
@@ -404,7 +394,7 @@ async fn dispatch(
             };
             let (ctx, options, counters) = (ctx.clone(), options.clone(), counters.clone());
             tasks.spawn(async move {
-                write_one(&ctx, &options, &counters, job).await;
+                write_one(ctx.as_ref(), &options, &counters, job).await;
                 drop(permit);
             });
         }
@@ -451,16 +441,23 @@ fn fail(counters: &Counters, write: &EventWrite, error: &Error) {
     write.report_failure(error);
 }
 
-async fn write_one(ctx: &Context, options: &QueueOptions, counters: &Counters, job: Job) {
+async fn write_one(ctx: &dyn Backend, options: &QueueOptions, counters: &Counters, job: Job) {
     let Job { write, enqueued_at } = job;
     let mut retry = Retry::new(enqueued_at);
+    let mut may_have_landed = false;
     loop {
-        match put_if_absent(ctx, &write.table_name, write.item.clone()).await {
-            Ok(true) => {
+        let put = ctx
+            .put_if_absent(&write.table_name, write.table, write.item.clone())
+            .await;
+        if let Err(error) = &put {
+            may_have_landed |= error.may_have_been_applied();
+        }
+        match put.map(|put| write.outcome(put, may_have_landed)) {
+            Ok(StoreOutcome::Stored { .. }) => {
                 counters.written.fetch_add(1, Ordering::SeqCst);
                 break;
             }
-            Ok(false) => {
+            Ok(_) => {
                 counters.duplicates.fetch_add(1, Ordering::SeqCst);
                 tracing::debug!(event_uuid = %write.event_uuid, attempt = retry.attempt, "duplicate");
                 break;
@@ -478,7 +475,12 @@ async fn write_one(ctx: &Context, options: &QueueOptions, counters: &Counters, j
     counters.complete(1);
 }
 
-async fn write_batch(ctx: &Context, options: &QueueOptions, counters: &Counters, jobs: Vec<Job>) {
+async fn write_batch(
+    ctx: &dyn Backend,
+    options: &QueueOptions,
+    counters: &Counters,
+    jobs: Vec<Job>,
+) {
     let total = jobs.len() as u64;
     // The batch is as old as its oldest event.
     let oldest = jobs
@@ -492,42 +494,26 @@ async fn write_batch(ctx: &Context, options: &QueueOptions, counters: &Counters,
         .collect();
     let mut retry = Retry::new(oldest);
     while !pending.is_empty() {
-        let mut request_items: HashMap<String, Vec<WriteRequest>> = HashMap::new();
-        for write in pending.values() {
-            let put = PutRequest::builder()
-                .set_item(Some(write.item.clone()))
-                .build();
-            match put {
-                Ok(put) => request_items
-                    .entry(write.table_name.clone())
-                    .or_default()
-                    .push(WriteRequest::builder().put_request(put).build()),
-                Err(err) => {
-                    // Unreachable in practice: the item is always set.
-                    tracing::error!(%err, "could not build a PutRequest");
-                }
-            }
-        }
-        let table = request_items.keys().next().cloned().unwrap_or_default();
-        let at = ctx.call_site("BatchWriteItem", &table);
-        let result = ctx
-            .client
-            .batch_write_item()
-            .set_request_items(Some(request_items))
-            .send()
-            .await;
+        let puts = pending
+            .values()
+            .map(|write| BatchPut {
+                table: write.table_name.clone(),
+                def: write.table,
+                item: write.item.clone(),
+            })
+            .collect();
+        let result = ctx.batch_put(puts).await;
         let error = match result {
-            Ok(output) => {
+            Ok(unprocessed_puts) => {
+                let table = unprocessed_puts
+                    .first()
+                    .map(|p| p.table.clone())
+                    .unwrap_or_default();
                 let mut unprocessed = HashMap::new();
-                for request in output
-                    .unprocessed_items
-                    .unwrap_or_default()
-                    .into_values()
-                    .flatten()
-                {
-                    let id = request
-                        .put_request()
-                        .and_then(|p| p.item().get(EVENT_UUID))
+                for put in unprocessed_puts {
+                    let id = put
+                        .item
+                        .get(EVENT_UUID)
                         .and_then(|v| v.as_s().ok())
                         .cloned();
                     if let Some(write) = id.and_then(|id| pending.remove(&id)) {
@@ -547,7 +533,7 @@ async fn write_batch(ctx: &Context, options: &QueueOptions, counters: &Counters,
                     source: format!("{} items unprocessed", pending.len()).into(),
                 }
             }
-            Err(err) => classify(err, at).into_error(at),
+            Err(error) => error,
         };
         if error.is_retryable() && retry.backoff(options).await {
             counters

@@ -8,13 +8,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::condition::{Condition, Operator};
-use super::cursor::Cursor;
-use super::exec::{collect_items, count_items, Pages};
-use super::plan::{Plan, QueryOptions, Select};
-use crate::codec::{self, StoredEvent};
+use super::exec::Pages;
+use crate::backend::{collect_items, count_items};
+use crate::codec;
 use crate::error::{Error, Result};
-use crate::{Storable, Store};
+use crate::model::{CreatedAt, Storable, StoredEvent};
+use crate::plan::Cursor;
+use crate::plan::{Condition, Operator};
+use crate::plan::{Plan, QueryOptions, Select};
+use crate::store::Store;
 
 /// Condition kind: comparisons (`EQ NE IN LT LE GT GE BETWEEN`), valid on any field.
 #[derive(Debug, Clone, Copy)]
@@ -165,6 +167,51 @@ impl ValueFor<EventUuidField> for &String {
     }
 }
 
+/// The type of the `created_at` attribute in `by_created_at(..)`: it takes a [`CreatedAt`],
+/// a `chrono::DateTime<Utc>` (truncated to the millisecond, as stored), or the text form
+/// (e.g. `"2026-11-23"` for `begins_with`, or `"2026-11-23T19:38:57.123Z"`).
+///
+/// ```
+/// # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+/// # #[eventosaurus(table = "phone_call", partition_key = person_id)]
+/// # pub struct PhoneCall { pub person_id: u64 }
+/// use chrono::{Duration, Utc};
+/// use eventosaurus::query::{begins_with, gt};
+/// let recent = PhoneCall::query().by_person_id(5).by_created_at(gt(Utc::now() - Duration::hours(1)));
+/// let plan = recent.plan("localhost").unwrap();
+/// assert_eq!(plan.index.as_deref(), Some("created_at_index"));
+/// let today = PhoneCall::query().by_person_id(5).by_created_at(begins_with("2026-11-23"));
+/// assert!(today.plan("localhost").is_ok());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub enum CreatedAtField {}
+
+impl ValueFor<CreatedAtField> for CreatedAt {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S(self.to_string()))
+    }
+}
+impl ValueFor<CreatedAtField> for chrono::DateTime<chrono::Utc> {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S(CreatedAt::from(*self).to_string()))
+    }
+}
+impl ValueFor<CreatedAtField> for &str {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S((*self).to_owned()))
+    }
+}
+impl ValueFor<CreatedAtField> for String {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S(self.clone()))
+    }
+}
+impl ValueFor<CreatedAtField> for &String {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S((*self).clone()))
+    }
+}
+
 /// Field types stored as strings (`S`): the fields `BEGINS_WITH` accepts.
 #[diagnostic::on_unimplemented(
     message = "BEGINS_WITH needs a string field, and `{Self}` is not stored as a string",
@@ -173,6 +220,7 @@ impl ValueFor<EventUuidField> for &String {
 pub trait StringField {}
 impl StringField for String {}
 impl StringField for EventUuidField {}
+impl StringField for CreatedAtField {}
 
 /// Field types `CONTAINS` / `NOT_CONTAINS` accept, with the value type `V` they look for:
 /// a substring of a `String`, or an element of a `Vec`, `VecDeque`, `HashSet` or `BTreeSet`.
@@ -422,7 +470,7 @@ impl<E: Storable> Query<E> {
     pub async fn run(&self, store: &Store) -> Result<Vec<StoredEvent<E>>> {
         let plan = self.plan(store.environment_prefix())?;
         let table = plan.table.clone();
-        collect_items(store, plan)
+        collect_items(store.backend().clone(), plan)
             .await?
             .into_iter()
             .map(|item| codec::decode(item, &table))
@@ -433,7 +481,7 @@ impl<E: Storable> Query<E> {
     /// summed over all pages: no items are transferred.
     pub async fn count(&self, store: &Store) -> Result<u64> {
         count_items(
-            store,
+            store.backend().clone(),
             self.plan_for(store.environment_prefix(), Select::Count)?,
         )
         .await

@@ -86,7 +86,7 @@ async fn assert_table_is_the_event_types(
 async fn the_applications_binary_manages_the_tables_of_its_library_events() {
     let prefix = unique_prefix("shop");
     let store = store_at(endpoint(), &prefix).await;
-    let client = store.client().clone();
+    let client = store.client().unwrap().clone();
     let order_table = format!("{prefix}_order_placed");
     let refund_table = format!("{prefix}_refund_issued");
 

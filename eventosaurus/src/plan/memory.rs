@@ -12,9 +12,9 @@ use std::cmp::Ordering;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::condition::{compare_numbers, matches_all};
-use super::plan::{Operation, Plan};
+use super::request::{Operation, Plan};
 use crate::codec::Item;
-use crate::table::EVENT_UUID;
+use crate::schema::EVENT_UUID;
 
 /// One simulated response.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,8 +121,8 @@ pub fn evaluate_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::{Condition, Operator, QueryOptions, Select};
-    use crate::table::{KeyAttributeType, TableDef, CREATED_AT};
+    use crate::plan::{Condition, Operator, QueryOptions, Select};
+    use crate::schema::{KeyAttributeType, TableDef, CREATED_AT};
 
     const DEF: TableDef = TableDef {
         name: "t",

@@ -9,7 +9,7 @@ use super::condition::{Condition, Operator};
 use super::cursor::Cursor;
 use crate::codec::Item;
 use crate::error::{Error, Result};
-use crate::table::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
+use crate::schema::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
 
 /// The DynamoDB operation a plan sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,6 +18,16 @@ pub enum Operation {
     Query,
     /// `Scan`: the whole table. Only with `.allow_scan()`.
     Scan,
+}
+
+impl Operation {
+    /// The DynamoDB operation name: `Query` or `Scan`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Query => "Query",
+            Operation::Scan => "Scan",
+        }
+    }
 }
 
 /// What the requests return.
@@ -43,7 +53,7 @@ pub struct QueryOptions {
     pub page_size: Option<u32>,
     /// Allow a Scan when there is no EQ condition on the partition key.
     pub allow_scan: bool,
-    /// Resume after this cursor, taken from a previous [`Page`](super::Page).
+    /// Resume after this cursor, taken from a previous [`Page`](crate::query::Page).
     pub after: Option<Cursor>,
 }
 
@@ -133,11 +143,11 @@ impl Plan {
         select: Select,
     ) -> Result<Plan> {
         // The prefix rule (no `_`) keeps a plan inside its own environment.
-        crate::config::validate_prefix(environment_prefix).map_err(|reason| {
+        crate::name::check_prefix(environment_prefix).map_err(|err| {
             Error::InvalidEnvironmentPrefix {
                 prefix: environment_prefix.to_owned(),
                 source_name: "the query's plan",
-                reason,
+                reason: err.reason(environment_prefix),
             }
         })?;
         let table = def.full_name(environment_prefix);
@@ -347,7 +357,7 @@ impl Expressions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{AttributeDef, AttributeType, KeyAttributeType};
+    use crate::schema::{AttributeDef, AttributeType, KeyAttributeType};
 
     const DEF: TableDef = TableDef {
         name: "phone_call",

@@ -58,7 +58,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::condition::{compare_numbers, Condition, Operator};
-use crate::table::{AttributeType, TableDef, CREATED_AT, EVENT_UUID};
+use crate::schema::{AttributeType, TableDef, CREATED_AT, EVENT_UUID};
 
 /// Why a condition given as text was refused. Each message is one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,8 +126,8 @@ pub fn queryable_attributes(def: &TableDef) -> Vec<&'static str> {
 pub fn attribute_type(def: &TableDef, name: &str) -> Option<AttributeType> {
     def.attribute_type(name).or_else(|| {
         (name == def.partition_key).then_some(match def.partition_key_type {
-            crate::table::KeyAttributeType::Number => AttributeType::Number,
-            crate::table::KeyAttributeType::String => AttributeType::String,
+            crate::schema::KeyAttributeType::Number => AttributeType::Number,
+            crate::schema::KeyAttributeType::String => AttributeType::String,
         })
     })
 }
@@ -425,7 +425,7 @@ impl Condition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{AttributeDef, KeyAttributeType};
+    use crate::schema::{AttributeDef, KeyAttributeType};
 
     const DEF: TableDef = TableDef {
         name: "phone_call",
@@ -640,7 +640,7 @@ mod tests {
 
     #[test]
     fn parsed_conditions_plan_like_typed_ones() {
-        use crate::query::{Plan, QueryOptions, Select};
+        use crate::plan::{Plan, QueryOptions, Select};
         let conditions = parse_conditions(&DEF, ["person_id=5", "created_at>2015-01-04"]).unwrap();
         let plan = Plan::build(
             &DEF,
