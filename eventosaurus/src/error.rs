@@ -206,6 +206,19 @@ pub enum Error {
     #[error("the event queue is shut down and accepts no more events")]
     QueueClosed,
 
+    /// [`AsyncQueue::shutdown_timeout`](crate::persist::AsyncQueue::shutdown_timeout) ran out
+    /// of time before this event was confirmed written; the queue gave up on it.
+    #[error(
+        "the event queue was shut down with a limit of {limit:?} and this event was not confirmed \
+         written by then. It was handed to the failure hooks instead; if an attempt was in \
+         flight it may still have landed, so check before writing it again (a composite-key \
+         event can simply be stored again: a second write is a duplicate)"
+    )]
+    QueueShutdownTimedOut {
+        /// The limit given to `shutdown_timeout`.
+        limit: std::time::Duration,
+    },
+
     /// A table did not become ACTIVE in time after CreateTable.
     #[error(
         "table `{table}` was still {status} after waiting {waited_secs}s for it to become ACTIVE"
@@ -389,8 +402,9 @@ pub enum KeyValueProblem {
 impl Error {
     /// Whether retrying the same request may succeed: throttling, network and 5xx errors.
     ///
-    /// Retrying a conditional write is always safe: a write that did land the first time
-    /// comes back as [`StoreOutcome::Duplicate`](crate::StoreOutcome::Duplicate).
+    /// Retrying a conditional write is always safe: a retry that meets the item its earlier
+    /// attempt wrote recognises it and reports [`StoreOutcome::Stored`](crate::StoreOutcome::Stored),
+    /// never a second item and never a [`Duplicate`](crate::StoreOutcome::Duplicate).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Network { .. } => true,

@@ -34,6 +34,7 @@ pub mod config;
 pub mod error;
 pub mod event_id;
 pub mod model;
+pub mod name;
 pub mod number;
 mod operator;
 pub mod persist;

@@ -32,18 +32,14 @@ pub enum KeyAttributeType {
     /// `S`: string partition keys, `event_uuid` and `created_at`.
     #[serde(rename = "S")]
     String,
-    /// `B`: binary. Never declared by the derive; a live table may have it.
-    #[serde(rename = "B")]
-    Binary,
 }
 
 impl KeyAttributeType {
-    /// The DynamoDB type letter: `N`, `S` or `B`.
+    /// The DynamoDB type letter: `N` or `S`.
     pub fn as_str(self) -> &'static str {
         match self {
             KeyAttributeType::Number => "N",
             KeyAttributeType::String => "S",
-            KeyAttributeType::Binary => "B",
         }
     }
 }
@@ -298,7 +294,7 @@ pub struct KeySchemaSpec {
 pub struct AttributeSpec {
     /// Attribute name.
     pub attribute_name: String,
-    /// `N`, `S` or `B`.
+    /// `N` or `S`.
     pub attribute_type: KeyAttributeType,
 }
 

@@ -112,6 +112,23 @@ pub fn values_equal(a: &AttributeValue, b: &AttributeValue) -> bool {
     }
 }
 
+/// Whether two items hold the same attributes with equal values ([`values_equal`]).
+///
+/// ```
+/// use aws_sdk_dynamodb::types::AttributeValue as V;
+/// use eventosaurus::plan::items_equal;
+/// let a = [("n".to_owned(), V::N("7.0".into())), ("s".to_owned(), V::Ss(vec!["b".into(), "a".into()]))];
+/// let b = [("n".to_owned(), V::N("7".into())), ("s".to_owned(), V::Ss(vec!["a".into(), "b".into()]))];
+/// assert!(items_equal(&a.clone().into_iter().collect(), &b.into_iter().collect()));
+/// let c = [("n".to_owned(), V::N("8".into())), ("s".to_owned(), V::Ss(vec!["a".into(), "b".into()]))];
+/// assert!(!items_equal(&a.into_iter().collect(), &c.into_iter().collect()));
+/// ```
+pub fn items_equal(a: &Item, b: &Item) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|(name, value)| b.get(name).is_some_and(|other| values_equal(value, other)))
+}
+
 fn same_set<T>(x: &[T], y: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
     x.len() == y.len() && x.iter().all(|p| y.iter().any(|q| eq(p, q)))
 }

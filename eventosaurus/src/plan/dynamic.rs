@@ -129,7 +129,6 @@ pub fn attribute_type(def: &TableDef, name: &str) -> Option<AttributeType> {
         (name == def.partition_key).then_some(match def.partition_key_type {
             crate::schema::KeyAttributeType::Number => AttributeType::Number,
             crate::schema::KeyAttributeType::String => AttributeType::String,
-            crate::schema::KeyAttributeType::Binary => AttributeType::Other,
         })
     })
 }

@@ -156,6 +156,14 @@ impl Plan {
         options: &QueryOptions,
         select: Select,
     ) -> Result<Plan> {
+        // The prefix rule (no `_`) keeps a plan inside its own environment.
+        crate::name::check_prefix(environment_prefix).map_err(|err| {
+            Error::InvalidEnvironmentPrefix {
+                prefix: environment_prefix.to_owned(),
+                source_name: "the query's plan",
+                reason: err.reason(environment_prefix),
+            }
+        })?;
         let table = def.full_name(environment_prefix);
         let invalid = |problem| Error::InvalidQuery {
             table: table.clone(),

@@ -12,6 +12,40 @@ use serde::Serialize;
 
 use crate::schema::{KeyAttributeType, KeySchemaSpec, KeyType, ProjectionType, TableSpec};
 
+/// The type of a key attribute as a live table may have it: a definition declares `N` or
+/// `S` ([`KeyAttributeType`]), a table made by other means may also have `B`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ScalarType {
+    /// `N`.
+    #[serde(rename = "N")]
+    Number,
+    /// `S`.
+    #[serde(rename = "S")]
+    String,
+    /// `B`.
+    #[serde(rename = "B")]
+    Binary,
+}
+
+impl From<KeyAttributeType> for ScalarType {
+    fn from(declared: KeyAttributeType) -> ScalarType {
+        match declared {
+            KeyAttributeType::Number => ScalarType::Number,
+            KeyAttributeType::String => ScalarType::String,
+        }
+    }
+}
+
+impl fmt::Display for ScalarType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ScalarType::Number => "N",
+            ScalarType::String => "S",
+            ScalarType::Binary => "B",
+        })
+    }
+}
+
 /// A key attribute: its name and, if an attribute definition gives one, its type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct KeyAttribute {
@@ -19,7 +53,7 @@ pub struct KeyAttribute {
     pub name: String,
     /// Its type (`N`, `S`, `B`); `None` when no attribute definition declares it.
     #[serde(rename = "type")]
-    pub attribute_type: Option<KeyAttributeType>,
+    pub attribute_type: Option<ScalarType>,
 }
 
 impl fmt::Display for KeyAttribute {
@@ -148,7 +182,7 @@ fn spec_key(spec: &TableSpec, keys: &[KeySchemaSpec], role: KeyType) -> Option<K
         .find(|k| k.key_type == role)
         .map(|k| KeyAttribute {
             name: k.attribute_name.clone(),
-            attribute_type: spec.attribute_type(&k.attribute_name),
+            attribute_type: spec.attribute_type(&k.attribute_name).map(ScalarType::from),
         })
 }
 
@@ -164,7 +198,7 @@ fn live_key(
         .attribute_definitions()
         .iter()
         .find(|a| a.attribute_name() == key.attribute_name())
-        .and_then(|a| KeyAttributeType::from_sdk(a.attribute_type()));
+        .and_then(|a| ScalarType::from_sdk(a.attribute_type()));
     Some(KeyAttribute {
         name: key.attribute_name().to_owned(),
         attribute_type,
@@ -311,14 +345,14 @@ mod tests {
             [
                 Drift::Key {
                     key_type: KeyType::Hash,
-                    expected: Some(person_id(KeyAttributeType::Number)),
-                    found: Some(person_id(KeyAttributeType::String)),
+                    expected: Some(person_id(ScalarType::Number)),
+                    found: Some(person_id(ScalarType::String)),
                 },
                 Drift::Key {
                     key_type: KeyType::Range,
                     expected: Some(KeyAttribute {
                         name: EVENT_UUID.into(),
-                        attribute_type: Some(KeyAttributeType::String),
+                        attribute_type: Some(ScalarType::String),
                     }),
                     found: None,
                 },

@@ -16,4 +16,4 @@ pub use admin::{
     create_table, create_tables, delete_table, describe_table, describe_table_named, list_tables,
     wait_until_active, wait_until_deleted, CreateOutcome, ACTIVE_TIMEOUT, DELETED_TIMEOUT,
 };
-pub use drift::{drift, Drift, KeyAttribute};
+pub use drift::{drift, Drift, KeyAttribute, ScalarType};

@@ -3,6 +3,7 @@
 
 use aws_sdk_dynamodb::types as sdk;
 
+use super::drift::ScalarType;
 use crate::schema::{BillingMode, KeyAttributeType, KeyType, ProjectionType};
 
 macro_rules! sdk_conversions {
@@ -29,7 +30,8 @@ macro_rules! sdk_conversions {
 }
 
 sdk_conversions! {
-    KeyAttributeType <=> ScalarAttributeType { Number <=> N, String <=> S, Binary <=> B }
+    KeyAttributeType <=> ScalarAttributeType { Number <=> N, String <=> S }
+    ScalarType <=> ScalarAttributeType { Number <=> N, String <=> S, Binary <=> B }
     KeyType <=> KeyType { Hash <=> Hash, Range <=> Range }
     BillingMode <=> BillingMode { PayPerRequest <=> PayPerRequest, Provisioned <=> Provisioned }
     ProjectionType <=> ProjectionType { All <=> All, KeysOnly <=> KeysOnly, Include <=> Include }
