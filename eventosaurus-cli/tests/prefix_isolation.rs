@@ -204,7 +204,8 @@ async fn drop_tables_refuses_a_table_whose_schema_is_not_its_event_types() {
     let text = String::from_utf8(out).unwrap();
     assert!(matches!(err, CliError::DropRefused { .. }), "{err}");
     assert!(
-        text.contains("missing local secondary index") && !text.contains(" key (HASH)")
+        text.contains("missing local secondary index")
+            && !text.contains(" key (HASH)")
             && !text.contains(" key (RANGE)"),
         "{text}"
     );
