@@ -310,6 +310,7 @@ pub fn describe_drift(drift: &Drift) -> String {
             table::CREATED_AT_INDEX,
             table::CREATED_AT
         ),
+        Drift::WrongStream(stream) => crate::tail::describe_stream_drift(stream),
     }
 }
 

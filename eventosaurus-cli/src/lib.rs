@@ -38,6 +38,7 @@ use eventosaurus::{Config, Store};
 pub mod commands;
 mod error;
 pub mod json;
+pub mod tail;
 
 pub use error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 

@@ -231,6 +231,40 @@ pub enum Error {
         /// How long we waited, in seconds.
         waited_secs: u64,
     },
+
+    /// A table has no DynamoDB stream carrying new items, so it cannot be consumed.
+    #[error(
+        "table `{table}` has no DynamoDB stream carrying new items (NEW_IMAGE): turn it on with \
+         `eventosaurus-cli create-tables --enable-streams` (or eventosaurus::consume::enable_stream)"
+    )]
+    StreamNotEnabled {
+        /// The full table name.
+        table: String,
+    },
+
+    /// A stream consumer's handler failed for an event on every attempt; the event was handed
+    /// to the failure hooks and skipped.
+    #[error(
+        "the handler of `{table}` failed for event {event_uuid} after {attempts} attempt(s): {source}"
+    )]
+    HandlerFailed {
+        /// The full table name.
+        table: String,
+        /// The event's `event_uuid` (or `-` when the item has none).
+        event_uuid: String,
+        /// How many times the handler was called.
+        attempts: u32,
+        /// The handler's last error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A stream consumer was configured in a way that cannot work.
+    #[error("invalid consumer configuration: {reason}")]
+    InvalidConsumer {
+        /// What is wrong, and what to change.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -30,6 +30,7 @@ extern crate self as eventosaurus;
 
 pub mod codec;
 pub mod config;
+pub mod consume;
 pub mod error;
 pub mod event_id;
 pub mod persist;
@@ -37,6 +38,7 @@ pub mod query;
 pub mod registry;
 mod store;
 pub mod table;
+pub mod table_stream;
 
 pub use codec::StoredEvent;
 pub use config::Config;

@@ -213,6 +213,9 @@ struct Inner {
     environment_prefix: String,
     persistor: Arc<dyn Persistor>,
     global_hook: Option<GlobalErrorHook>,
+    /// The AWS configuration the client was built from, when [`Store::connect`] built it:
+    /// other clients (DynamoDB Streams) are built from the same region, credentials, endpoint.
+    sdk_config: Option<aws_config::SdkConfig>,
 }
 
 impl std::fmt::Debug for Store {
@@ -296,11 +299,15 @@ impl Store {
                     .unwrap_or("(none configured)")
             ),
         };
-        Ok(Store::from_parts(
+        let mut store = Store::from_parts(
             Client::new(&sdk_config),
             config.environment_prefix,
             endpoint_label,
-        ))
+        );
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner.sdk_config = Some(sdk_config);
+        }
+        Ok(store)
     }
 
     /// Wraps an SDK client you built yourself; `config` supplies the environment prefix.
@@ -319,6 +326,7 @@ impl Store {
                 environment_prefix,
                 persistor: Arc::new(Synchronous),
                 global_hook: None,
+                sdk_config: None,
             }),
         }
     }
@@ -369,6 +377,7 @@ impl Store {
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: Arc::new(persistor),
                 global_hook: self.inner.global_hook.clone(),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         }
     }
@@ -386,6 +395,7 @@ impl Store {
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: self.inner.persistor.clone(),
                 global_hook: Some(Arc::new(hook)),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         }
     }
@@ -415,6 +425,13 @@ impl Store {
     /// The underlying `aws-sdk-dynamodb` client, for anything eventosaurus does not cover.
     pub fn client(&self) -> &Client {
         &self.inner.ctx.client
+    }
+
+    /// The AWS configuration (region, credentials, endpoint) the client was built from, when
+    /// [`Store::connect`] built it; `None` for [`Store::with_client`] and [`Store::test`].
+    /// The stream consumer builds its DynamoDB Streams client from it.
+    pub fn sdk_config(&self) -> Option<&aws_config::SdkConfig> {
+        self.inner.sdk_config.as_ref()
     }
 
     /// The environment prefix of every table this store touches.

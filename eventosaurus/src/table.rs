@@ -170,6 +170,7 @@ impl TableDef {
                     write_capacity_units: write,
                 }),
             },
+            stream_specification: Some(crate::table_stream::DEFAULT_STREAM),
         }
     }
 }
@@ -206,6 +207,9 @@ pub struct TableSpec {
     /// Capacity, for provisioned billing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioned_throughput: Option<ThroughputSpec>,
+    /// The table's DynamoDB stream: `NEW_IMAGE` by default, `None` for no stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_specification: Option<crate::table_stream::StreamSpec>,
 }
 
 /// One key schema element.
@@ -300,12 +304,26 @@ pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Creates the table of `def` in the store's environment if it does not exist, then waits
 /// until it is ACTIVE. Idempotent: an existing table is [`CreateOutcome::AlreadyExists`].
+///
+/// The table gets a DynamoDB stream (`NEW_IMAGE`); see [`create_table_with_stream`].
 pub async fn create_table(
     store: &Store,
     def: &TableDef,
     billing: Billing,
 ) -> Result<CreateOutcome> {
-    let spec = def.spec(store.environment_prefix(), billing);
+    create_table_with_stream(store, def, billing, Some(crate::table_stream::DEFAULT_STREAM)).await
+}
+
+/// Like [`create_table`], with the given stream (`None`: a table without a stream, which no
+/// stream consumer can read). An existing table is left as it is.
+pub async fn create_table_with_stream(
+    store: &Store,
+    def: &TableDef,
+    billing: Billing,
+    stream: Option<crate::table_stream::StreamSpec>,
+) -> Result<CreateOutcome> {
+    let mut spec = def.spec(store.environment_prefix(), billing);
+    spec.stream_specification = stream;
     let table = spec.table_name.as_str();
     let at = store.call_site("CreateTable", table);
     let mut request = store
@@ -315,7 +333,8 @@ pub async fn create_table(
         .billing_mode(match billing {
             Billing::OnDemand => SdkBillingMode::PayPerRequest,
             Billing::Provisioned { .. } => SdkBillingMode::Provisioned,
-        });
+        })
+        .set_stream_specification(crate::table_stream::to_sdk(spec.stream_specification.as_ref()));
     for key in &spec.key_schema {
         request = request.key_schema(key_element(key)?);
     }
@@ -529,6 +548,9 @@ pub enum Drift {
     },
     /// The `created_at` LSI is missing or has another key schema or projection.
     MissingCreatedAtIndex,
+    /// The table has no stream, or one whose records do not carry the new item
+    /// (`create-tables --enable-streams` turns it on).
+    WrongStream(crate::table_stream::StreamDrift),
 }
 
 /// Compares a live table with the definition. An empty list means no drift.
@@ -586,6 +608,10 @@ pub fn drift(spec: &TableSpec, live: Option<&TableDescription>) -> Vec<Drift> {
             drifts.push(Drift::MissingCreatedAtIndex);
         }
     }
+    drifts.extend(
+        crate::table_stream::stream_drift(spec.stream_specification.as_ref(), live)
+            .map(Drift::WrongStream),
+    );
     drifts
 }
 
