@@ -311,7 +311,13 @@ pub async fn create_table(
     def: &TableDef,
     billing: Billing,
 ) -> Result<CreateOutcome> {
-    create_table_with_stream(store, def, billing, Some(crate::table_stream::DEFAULT_STREAM)).await
+    create_table_with_stream(
+        store,
+        def,
+        billing,
+        Some(crate::table_stream::DEFAULT_STREAM),
+    )
+    .await
 }
 
 /// Like [`create_table`], with the given stream (`None`: a table without a stream, which no
@@ -334,7 +340,9 @@ pub async fn create_table_with_stream(
             Billing::OnDemand => SdkBillingMode::PayPerRequest,
             Billing::Provisioned { .. } => SdkBillingMode::Provisioned,
         })
-        .set_stream_specification(crate::table_stream::to_sdk(spec.stream_specification.as_ref()));
+        .set_stream_specification(crate::table_stream::to_sdk(
+            spec.stream_specification.as_ref(),
+        ));
     for key in &spec.key_schema {
         request = request.key_schema(key_element(key)?);
     }

@@ -173,10 +173,18 @@ mod tests {
         })));
         assert_eq!(stream_drift(Some(&DEFAULT_STREAM), &both), None);
         assert_eq!(
-            stream_drift(Some(&DEFAULT_STREAM), &table_with(to_sdk(Some(&DEFAULT_STREAM)))),
+            stream_drift(
+                Some(&DEFAULT_STREAM),
+                &table_with(to_sdk(Some(&DEFAULT_STREAM)))
+            ),
             None
         );
-        let disabled = table_with(StreamSpecification::builder().stream_enabled(false).build().ok());
+        let disabled = table_with(
+            StreamSpecification::builder()
+                .stream_enabled(false)
+                .build()
+                .ok(),
+        );
         assert!(stream_drift(Some(&DEFAULT_STREAM), &disabled).is_some());
         assert_eq!(stream_drift(None, &none), None);
     }

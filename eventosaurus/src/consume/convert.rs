@@ -51,10 +51,7 @@ mod tests {
         image.insert("ss".to_owned(), StreamValue::Ss(vec!["a".into()]));
         image.insert("ns".to_owned(), StreamValue::Ns(vec!["2".into()]));
         image.insert("bs".to_owned(), StreamValue::Bs(vec![blob.clone()]));
-        image.insert(
-            "l".to_owned(),
-            StreamValue::L(vec![StreamValue::M(nested)]),
-        );
+        image.insert("l".to_owned(), StreamValue::L(vec![StreamValue::M(nested)]));
         let item = item_from_stream(image);
         assert_eq!(item["s"], AttributeValue::S("a".into()));
         assert_eq!(item["b"], AttributeValue::B(blob.clone()));

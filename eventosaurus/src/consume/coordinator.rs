@@ -125,7 +125,9 @@ impl Coordinator {
         let mut found = Vec::new();
         for (table, table_name, arn) in &self.streams {
             let at = self.shared.store.call_site("DescribeStream", table_name);
-            found.extend(shards::list_shards(&self.shared.streams, at, table, table_name, arn).await?);
+            found.extend(
+                shards::list_shards(&self.shared.streams, at, table, table_name, arn).await?,
+            );
         }
         if let Some(leases) = &self.shared.leases {
             let known: HashSet<String> = self.leases.iter().map(|l| l.key.clone()).collect();
@@ -287,9 +289,10 @@ impl Coordinator {
         self.leases = table.list().await?;
         let now = Instant::now();
         for lease in &self.leases {
-            let changed = self.observed.get(&lease.key).is_none_or(|o| {
-                o.owner != lease.owner || o.counter != lease.counter
-            });
+            let changed = self
+                .observed
+                .get(&lease.key)
+                .is_none_or(|o| o.owner != lease.owner || o.counter != lease.counter);
             if changed {
                 self.observed.insert(
                     lease.key.clone(),
@@ -319,7 +322,8 @@ impl Coordinator {
             .cloned()
             .collect();
         for lease in adopted {
-            self.held.insert(lease.key.clone(), Held { last_renewed: now });
+            self.held
+                .insert(lease.key.clone(), Held { last_renewed: now });
             bump(&self.shared.counters.leases_taken);
             self.emit(&lease.key, LeaseChangeKind::Acquired);
         }
@@ -334,7 +338,10 @@ impl Coordinator {
         let target = active.len().div_ceil(owners.len().max(1));
         let requested = active
             .iter()
-            .filter(|l| l.pending_owner.as_deref() == Some(me.as_str()) && l.owner.as_deref() != Some(me.as_str()))
+            .filter(|l| {
+                l.pending_owner.as_deref() == Some(me.as_str())
+                    && l.owner.as_deref() != Some(me.as_str())
+            })
             .count();
         let mut mine = self.held.len() + requested;
         let ready: HashSet<String> = self.ready_lease_keys();
@@ -350,7 +357,12 @@ impl Coordinator {
             }
             if let Some(taken) = table.take(&lease).await? {
                 mine += 1;
-                self.held.insert(taken.key.clone(), Held { last_renewed: Instant::now() });
+                self.held.insert(
+                    taken.key.clone(),
+                    Held {
+                        last_renewed: Instant::now(),
+                    },
+                );
                 bump(&self.shared.counters.leases_taken);
                 self.emit(&taken.key, LeaseChangeKind::Acquired);
             }
@@ -363,7 +375,9 @@ impl Coordinator {
                 }
             }
             let victim = active.iter().find(|l| {
-                l.owner.as_deref().is_some_and(|o| o != me && counts.get(o).copied().unwrap_or(0) > target)
+                l.owner
+                    .as_deref()
+                    .is_some_and(|o| o != me && counts.get(o).copied().unwrap_or(0) > target)
                     && l.pending_owner.is_none()
                     && !expired(l, &self.observed)
             });
@@ -411,9 +425,12 @@ impl Coordinator {
             Err(join_error) if join_error.is_cancelled() => return Ok(()),
             Err(join_error) => {
                 let id = join_error.id();
-                (id, WorkerExit::Failed(Error::InvalidConsumer {
-                    reason: format!("a shard worker panicked: {join_error}"),
-                }))
+                (
+                    id,
+                    WorkerExit::Failed(Error::InvalidConsumer {
+                        reason: format!("a shard worker panicked: {join_error}"),
+                    }),
+                )
             }
         };
         let Some(running) = self.running.remove(&id) else {

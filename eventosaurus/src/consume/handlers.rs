@@ -359,7 +359,10 @@ mod tests {
             handlers.add(untyped(p)).unwrap();
         }
         let describe = |t: &str| handlers.resolve(t).map(|h| h.describe());
-        assert_eq!(describe("phone_call").unwrap(), "table pattern `phone_call`");
+        assert_eq!(
+            describe("phone_call").unwrap(),
+            "table pattern `phone_call`"
+        );
         assert_eq!(describe("phone_sms").unwrap(), "table pattern `phone_*`");
         assert_eq!(describe("photo").unwrap(), "table pattern `ph*`");
         assert_eq!(describe("neat_event").unwrap(), "table pattern `*`");

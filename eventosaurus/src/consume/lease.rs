@@ -206,9 +206,7 @@ fn n(value: u64) -> AttributeValue {
 }
 
 fn now_text() -> AttributeValue {
-    AttributeValue::S(
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    )
+    AttributeValue::S(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 impl LeaseTable {

@@ -174,7 +174,9 @@ impl Shared {
         };
         let taken = self
             .reserved
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < limit).then_some(n + 1));
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            });
         match taken {
             Ok(n) => {
                 if n + 1 >= limit {
@@ -271,7 +273,8 @@ impl ConsumerBuilder {
 
     /// Reads these event types' tables.
     pub fn tables<'a>(mut self, defs: impl IntoIterator<Item = &'a TableDef>) -> Self {
-        self.tables.extend(defs.into_iter().map(|d| d.name.to_owned()));
+        self.tables
+            .extend(defs.into_iter().map(|d| d.name.to_owned()));
         self
     }
 
@@ -350,13 +353,19 @@ impl ConsumerBuilder {
     }
 
     /// Called at every change of lease ownership in this process.
-    pub fn on_lease_change(mut self, listener: impl Fn(&LeaseChange) + Send + Sync + 'static) -> Self {
+    pub fn on_lease_change(
+        mut self,
+        listener: impl Fn(&LeaseChange) + Send + Sync + 'static,
+    ) -> Self {
         self.lease_listener = Some(Arc::new(listener));
         self
     }
 
     /// Called after every checkpoint written (lease key, checkpoint).
-    pub fn on_checkpoint(mut self, listener: impl Fn(&str, &Checkpoint) + Send + Sync + 'static) -> Self {
+    pub fn on_checkpoint(
+        mut self,
+        listener: impl Fn(&str, &Checkpoint) + Send + Sync + 'static,
+    ) -> Self {
         self.checkpoint_listener = Some(Arc::new(listener));
         self
     }
@@ -377,7 +386,9 @@ impl ConsumerBuilder {
             reason: reason.to_owned(),
         };
         if self.handlers.is_empty() {
-            return Err(invalid("no handler: add one with on::<E>(..), on_table(..) or on_any(..)"));
+            return Err(invalid(
+                "no handler: add one with on::<E>(..), on_table(..) or on_any(..)",
+            ));
         }
         if !(1..=1000).contains(&self.options.batch_size) {
             return Err(invalid("batch_size must be between 1 and 1000"));
@@ -394,7 +405,11 @@ impl ConsumerBuilder {
         let mut names = self.tables;
         names.extend(self.handlers.exact_tables());
         if names.is_empty() {
-            names.extend(crate::registry::tables().into_iter().map(|d| d.name.to_owned()));
+            names.extend(
+                crate::registry::tables()
+                    .into_iter()
+                    .map(|d| d.name.to_owned()),
+            );
         }
         names.sort();
         names.dedup();
@@ -404,23 +419,27 @@ impl ConsumerBuilder {
                  or link event types into the binary",
             ));
         }
-        let streams = match (self.streams, self.store.sdk_config()) {
-            (Some(client), _) => client,
-            (None, Some(config)) => StreamsClient::new(config),
-            (None, None) => {
-                return Err(invalid(
+        let streams =
+            match (self.streams, self.store.sdk_config()) {
+                (Some(client), _) => client,
+                (None, Some(config)) => StreamsClient::new(config),
+                (None, None) => return Err(invalid(
                     "this store was not built by Store::connect, so it has no AWS configuration \
                      to build a DynamoDB Streams client from: pass one with streams_client(..)",
-                ))
-            }
-        };
+                )),
+            };
         let prefix = self.store.environment_prefix().to_owned();
         let tables = names
             .iter()
             .map(|n| (n.clone(), format!("{prefix}_{n}")))
             .collect();
         let worker_id = self.worker_id.unwrap_or_else(|| {
-            format!("{}-{}-{:08x}", hostname(), std::process::id(), fastrand::u32(..))
+            format!(
+                "{}-{}-{:08x}",
+                hostname(),
+                std::process::id(),
+                fastrand::u32(..)
+            )
         });
         let leases = self
             .group
@@ -436,7 +455,9 @@ impl ConsumerBuilder {
                 dead_letter: self.dead_letter,
                 options: self.options,
                 counters: stats::Counters::default(),
-                dedup: self.dedup_window.map(|w| Mutex::new(dedup::DedupWindow::new(w))),
+                dedup: self
+                    .dedup_window
+                    .map(|w| Mutex::new(dedup::DedupWindow::new(w))),
                 leases,
                 lease_listener: self.lease_listener,
                 checkpoint_listener: self.checkpoint_listener,
@@ -540,7 +561,10 @@ impl Consumer {
     /// Runs until `signal` completes (e.g. `tokio::signal::ctrl_c()`, or a
     /// `CancellationToken::cancelled()`), a [`ShutdownHandle`] or the limit, then shuts down
     /// gracefully: each shard finishes its batch, checkpoints, and releases its lease.
-    pub async fn run_until(&self, signal: impl Future<Output = ()> + Send) -> Result<ConsumerStats> {
+    pub async fn run_until(
+        &self,
+        signal: impl Future<Output = ()> + Send,
+    ) -> Result<ConsumerStats> {
         let shutdown = self.shared.shutdown.clone();
         let receiver = shutdown.subscribe();
         let span = tracing::info_span!(

@@ -77,20 +77,22 @@ pub(crate) fn shard_key(table: &str, shard_id: &str) -> String {
 /// (trimmed away, or never seen). A child is never ready while its parent may have records.
 pub fn ready_shards<'a>(shards: &'a [ShardInfo], finished: &HashSet<String>) -> Vec<&'a ShardInfo> {
     let known: HashSet<String> = shards.iter().map(ShardInfo::key).collect();
-    shards.iter().filter(|shard| {
-        let key = shard.key();
-        if finished.contains(&key) {
-            return false;
-        }
-        match &shard.parent_shard_id {
-            None => true,
-            Some(parent) => {
-                let parent_key = shard_key(&shard.table, parent);
-                !known.contains(&parent_key) || finished.contains(&parent_key)
+    shards
+        .iter()
+        .filter(|shard| {
+            let key = shard.key();
+            if finished.contains(&key) {
+                return false;
             }
-        }
-    })
-    .collect()
+            match &shard.parent_shard_id {
+                None => true,
+                Some(parent) => {
+                    let parent_key = shard_key(&shard.table, parent);
+                    !known.contains(&parent_key) || finished.contains(&parent_key)
+                }
+            }
+        })
+        .collect()
 }
 
 /// Compares two sequence numbers (decimal strings of any length) numerically.

@@ -77,7 +77,13 @@ pub(crate) fn bump(counter: &AtomicU64) {
 
 impl Counters {
     /// Updates one shard's entry.
-    pub(crate) fn shard(&self, key: &str, table: &str, shard_id: &str, f: impl FnOnce(&mut ShardStats)) {
+    pub(crate) fn shard(
+        &self,
+        key: &str,
+        table: &str,
+        shard_id: &str,
+        f: impl FnOnce(&mut ShardStats),
+    ) {
         let mut shards = self.shards.lock().unwrap_or_else(|p| p.into_inner());
         let entry = shards.entry(key.to_owned()).or_insert_with(|| ShardStats {
             table: table.to_owned(),

@@ -106,20 +106,29 @@ impl ShardWorker {
                     match shards::shard_iterator(&shared.streams, at, &self.shard, &from).await {
                         Ok(Some(it)) => it,
                         Ok(None) => return self.end_of_shard(&key).await,
-                        Err(failure) => match self.on_read_failure(failure, &mut last_processed, &mut read_errors).await {
+                        Err(failure) => match self
+                            .on_read_failure(failure, &mut last_processed, &mut read_errors)
+                            .await
+                        {
                             Some(exit) => return exit,
                             None => continue,
                         },
                     }
                 }
             };
-            let output = match shards::get_records(&shared.streams, at, current, shared.options.batch_size).await {
-                Ok(output) => output,
-                Err(failure) => match self.on_read_failure(failure, &mut last_processed, &mut read_errors).await {
-                    Some(exit) => return exit,
-                    None => continue,
-                },
-            };
+            let output =
+                match shards::get_records(&shared.streams, at, current, shared.options.batch_size)
+                    .await
+                {
+                    Ok(output) => output,
+                    Err(failure) => match self
+                        .on_read_failure(failure, &mut last_processed, &mut read_errors)
+                        .await
+                    {
+                        Some(exit) => return exit,
+                        None => continue,
+                    },
+                };
             read_errors = 0;
             let records = output.records.unwrap_or_default();
             let count = records.len() as u64;
@@ -134,7 +143,12 @@ impl ShardWorker {
                     .and_then(|d| d.sequence_number.clone())
                     .unwrap_or_default();
                 match self
-                    .process(record, &sequence_number, &mut not_before, &mut last_created_at)
+                    .process(
+                        record,
+                        &sequence_number,
+                        &mut not_before,
+                        &mut last_created_at,
+                    )
                     .await
                 {
                     RecordOutcome::Done => batch_last = Some(sequence_number),
@@ -145,19 +159,24 @@ impl ShardWorker {
                 }
             }
             let now_lag = last_created_at.as_deref().and_then(lag_ms);
-            shared.counters.shard(&key, &self.shard.table, &self.shard.shard_id, |s| {
-                s.records += count;
-                if let Some(seq) = &batch_last {
-                    s.last_sequence_number = Some(seq.clone());
-                }
-                if count == 0 {
-                    s.lag_ms = Some(0);
-                } else if now_lag.is_some() {
-                    s.lag_ms = now_lag;
-                }
-            });
+            shared
+                .counters
+                .shard(&key, &self.shard.table, &self.shard.shard_id, |s| {
+                    s.records += count;
+                    if let Some(seq) = &batch_last {
+                        s.last_sequence_number = Some(seq.clone());
+                    }
+                    if count == 0 {
+                        s.lag_ms = Some(0);
+                    } else if now_lag.is_some() {
+                        s.lag_ms = now_lag;
+                    }
+                });
             if let Some(seq) = batch_last {
-                if !self.checkpoint(&key, &Checkpoint::Sequence(seq.clone())).await {
+                if !self
+                    .checkpoint(&key, &Checkpoint::Sequence(seq.clone()))
+                    .await
+                {
                     return WorkerExit::Lost;
                 }
                 last_processed = Some(seq);
@@ -185,7 +204,9 @@ impl ShardWorker {
     ) -> Option<WorkerExit> {
         match failure {
             ReadFailure::ExpiredIterator => {
-                tracing::debug!("shard iterator expired; taking a new one after the last record processed");
+                tracing::debug!(
+                    "shard iterator expired; taking a new one after the last record processed"
+                );
                 None
             }
             ReadFailure::Trimmed => {
@@ -225,7 +246,9 @@ impl ShardWorker {
         }
         self.shared
             .counters
-            .shard(key, &self.shard.table, &self.shard.shard_id, |s| s.ended = true);
+            .shard(key, &self.shard.table, &self.shard.shard_id, |s| {
+                s.ended = true
+            });
         tracing::info!("shard read to its end");
         WorkerExit::Ended
     }
@@ -246,12 +269,20 @@ impl ShardWorker {
                     return true;
                 }
                 Ok(false) => {
-                    tracing::warn!(?checkpoint, "checkpoint refused: the lease belongs to another process now");
+                    tracing::warn!(
+                        ?checkpoint,
+                        "checkpoint refused: the lease belongs to another process now"
+                    );
                     return false;
                 }
                 Err(error) => {
                     tracing::warn!(%error, attempt, "checkpoint failed");
-                    tokio::time::sleep(backoff(self.shared.options.retry_backoff, Duration::from_secs(2), attempt)).await;
+                    tokio::time::sleep(backoff(
+                        self.shared.options.retry_backoff,
+                        Duration::from_secs(2),
+                        attempt,
+                    ))
+                    .await;
                 }
             }
         }
@@ -371,7 +402,9 @@ impl ShardWorker {
 /// Milliseconds between `created_at` and now (0 if in the future).
 fn lag_ms(created_at: &str) -> Option<u64> {
     let at = chrono::DateTime::parse_from_rfc3339(created_at).ok()?;
-    let lag = chrono::Utc::now().signed_duration_since(at).num_milliseconds();
+    let lag = chrono::Utc::now()
+        .signed_duration_since(at)
+        .num_milliseconds();
     Some(lag.max(0) as u64)
 }
 
