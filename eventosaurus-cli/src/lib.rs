@@ -102,6 +102,8 @@ pub enum Command {
     },
     /// Query the events of a registered table, e.g. `query phone_call --by person_id=5`
     Query(QueryArgs),
+    /// Print events as they are stored (DynamoDB Streams), e.g. `tail phone_call --json`
+    Tail(tail::TailArgs),
     /// Drop the registered tables of this prefix (exact names only), after confirmation
     DropTables {
         /// Do not ask for confirmation
@@ -180,6 +182,12 @@ pub struct CreateArgs {
     /// Write capacity units (with --billing provisioned)
     #[arg(long, value_name = "N", required_if_eq("billing", "provisioned"))]
     pub write: Option<i64>,
+    /// Create new tables without a DynamoDB stream (then no consumer or tail can read them)
+    #[arg(long, conflicts_with = "enable_streams")]
+    pub no_streams: bool,
+    /// Turn the stream (NEW_IMAGE) on for existing tables that have none (UpdateTable)
+    #[arg(long)]
+    pub enable_streams: bool,
 }
 
 /// `--billing`.
@@ -329,8 +337,18 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let out = &mut stdout.lock();
     let registered = eventosaurus::registry::tables();
     match cli.command {
-        Command::CreateTables(_) => {
-            commands::create_tables(&store, &registered, billing, out).await?;
+        Command::CreateTables(args) => {
+            let stream = (!args.no_streams).then_some(eventosaurus::table_stream::DEFAULT_STREAM);
+            let created =
+                commands::create_tables(&store, &registered, billing, stream, out).await?;
+            tail::create_tables_streams(
+                &store,
+                &created,
+                args.enable_streams,
+                args.no_streams,
+                out,
+            )
+            .await?;
         }
         Command::ListTables { json } => {
             commands::list_tables(&store, &registered, json, out).await?;
@@ -343,6 +361,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::CheckTables { json } => {
             commands::check_tables(&store, &registered, json, out).await?;
+        }
+        Command::Tail(args) => {
+            tail::tail(&store, &registered, &args, tail::interrupted(), out).await?;
         }
         Command::Query(_) => {
             if let Some(request) = query {
