@@ -243,10 +243,10 @@ pub async fn create_tables_streams(
     let outcome = create_lease_table(store).await?;
     writeln!(
         out,
-        "  {lease_table} (stream consumer leases) ... {}",
+        "lease table for stream consumers: {lease_table} ({})",
         match outcome {
-            CreateOutcome::Created => "created, ACTIVE",
-            CreateOutcome::AlreadyExists => "already exists, ACTIVE",
+            CreateOutcome::Created => "created",
+            CreateOutcome::AlreadyExists => "was there",
         }
     )?;
     Ok(())

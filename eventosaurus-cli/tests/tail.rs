@@ -263,7 +263,8 @@ async fn streams_drift_and_enable_streams() {
     assert!(enabled.status.success(), "{text}");
     assert!(text.contains("stream ... turned on (NEW_IMAGE)"), "{text}");
     assert!(
-        text.contains("_eventosaurus_leases (stream consumer leases) ... already exists"),
+        text.contains("lease table for stream consumers: ")
+            && text.contains("_eventosaurus_leases (was there)"),
         "{text}"
     );
     let check = cli(&prefix, &["check-tables"]).output().unwrap();
