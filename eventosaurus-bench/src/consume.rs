@@ -42,13 +42,22 @@ async fn the_shard(store: &Store, streams: &StreamsClient) -> (String, String) {
         .expect("DescribeStream")
         .stream_description
         .expect("description");
-    let shard = description.shards()[0].shard_id().expect("shard id").to_owned();
+    let shard = description.shards()[0]
+        .shard_id()
+        .expect("shard id")
+        .to_owned();
     (arn, shard)
 }
 
 /// The raw side: GetShardIterator(TRIM_HORIZON), then GetRecords (1,000 a call) until `n`
 /// records were read; with `decode`, each new image through `serde_dynamo::from_item`.
-async fn raw_read(streams: &StreamsClient, arn: &str, shard: &str, n: usize, decode: bool) -> usize {
+async fn raw_read(
+    streams: &StreamsClient,
+    arn: &str,
+    shard: &str,
+    n: usize,
+    decode: bool,
+) -> usize {
     let mut iterator = streams
         .get_shard_iterator()
         .stream_arn(arn)
@@ -69,7 +78,10 @@ async fn raw_read(streams: &StreamsClient, arn: &str, shard: &str, n: usize, dec
             .expect("GetRecords");
         for record in out.records.unwrap_or_default() {
             if decode {
-                let image = record.dynamodb.and_then(|d| d.new_image).expect("new image");
+                let image = record
+                    .dynamodb
+                    .and_then(|d| d.new_image)
+                    .expect("new image");
                 let call: PhoneCall = serde_dynamo::from_item(image).expect("decode");
                 std::hint::black_box(call);
             }
@@ -101,7 +113,10 @@ async fn ours_read(store: &Store, n: usize) -> u64 {
 /// Milliseconds from `created_at` to now.
 fn age_ms(created_at: &str) -> f64 {
     let at = chrono::DateTime::parse_from_rfc3339(created_at).expect("created_at");
-    (chrono::Utc::now() - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0) as f64 / 1000.0
+    (chrono::Utc::now() - at.with_timezone(&chrono::Utc))
+        .num_microseconds()
+        .unwrap_or(0) as f64
+        / 1000.0
 }
 
 /// Store-to-handler latency, ours: a consumer at LATEST with [`POLL`]; `n` events stored one
@@ -170,7 +185,10 @@ async fn raw_latency(store: &Store, streams: &StreamsClient, n: usize) -> Vec<f6
         let records = out.records.unwrap_or_default();
         let empty = records.is_empty();
         for record in records {
-            let image = record.dynamodb.and_then(|d| d.new_image).expect("new image");
+            let image = record
+                .dynamodb
+                .and_then(|d| d.new_image)
+                .expect("new image");
             let stored: std::collections::HashMap<String, serde_json::Value> =
                 serde_dynamo::from_item(image).expect("decode");
             ages.push(age_ms(stored["created_at"].as_str().expect("created_at")));
@@ -189,13 +207,17 @@ pub async fn consume(bench: &Bench) -> Vec<Row> {
     let plan = &bench.plan;
     let n = plan.query_items / if plan.rounds <= 2 { 10 } else { 1 };
     let (store, table) = bench.fresh_store("consume").await;
-    progress(format!("loading {n} items (their stream records are the work)"));
+    progress(format!(
+        "loading {n} items (their stream records are the work)"
+    ));
     {
         let (client, table) = (bench.client.clone(), Arc::new(table.clone()));
         run_concurrent(n.div_ceil(25), 8, move |c| {
             let (client, table) = (client.clone(), table.clone());
             async move {
-                let items = (c * 25..((c + 1) * 25).min(n)).map(|i| raw_item(i, 0)).collect();
+                let items = (c * 25..((c + 1) * 25).min(n))
+                    .map(|i| raw_item(i, 0))
+                    .collect();
                 raw_batch(&client, &table, items).await
             }
         })
@@ -215,7 +237,10 @@ pub async fn consume(bench: &Bench) -> Vec<Row> {
                 };
                 assert_eq!(read, n as u64, "every record read");
                 let rate = n as f64 / t.elapsed().as_secs_f64();
-                progress(format!("consume round {round}: {} {rate:.0} records/s", ["raw", "raw+decode", "ours"][kind]));
+                progress(format!(
+                    "consume round {round}: {} {rate:.0} records/s",
+                    ["raw", "raw+decode", "ours"][kind]
+                ));
                 [&mut raw, &mut raw_decoded, &mut ours][kind].push(rate);
             }
         }
@@ -247,7 +272,8 @@ pub async fn consume(bench: &Bench) -> Vec<Row> {
     bench.drop_store(&store).await;
 
     let events = if plan.rounds <= 2 { 50 } else { 200 };
-    let (mut raw_p50, mut raw_p99, mut ours_p50, mut ours_p99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut raw_p50, mut raw_p99, mut ours_p50, mut ours_p99) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..plan.rounds {
         for ours_first in order(round) {
             let (store, _) = bench.fresh_store("latency").await;

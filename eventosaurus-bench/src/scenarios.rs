@@ -159,7 +159,11 @@ async fn raw_put(client: &Client, table: &str, item: HashMap<String, AttributeVa
     request.send().await.expect("raw PutItem");
 }
 
-pub(crate) async fn raw_batch(client: &Client, table: &str, items: Vec<HashMap<String, AttributeValue>>) {
+pub(crate) async fn raw_batch(
+    client: &Client,
+    table: &str,
+    items: Vec<HashMap<String, AttributeValue>>,
+) {
     let mut requests: Vec<WriteRequest> = items
         .into_iter()
         .map(|item| {
@@ -190,7 +194,11 @@ pub(crate) async fn raw_batch(client: &Client, table: &str, items: Vec<HashMap<S
 
 /// Runs `task(i)` for `i` in `0..n` on `concurrency` tokio tasks; returns the elapsed time
 /// and every call's latency.
-pub(crate) async fn run_concurrent<F, Fut>(n: usize, concurrency: usize, task: F) -> (Duration, Vec<f64>)
+pub(crate) async fn run_concurrent<F, Fut>(
+    n: usize,
+    concurrency: usize,
+    task: F,
+) -> (Duration, Vec<f64>)
 where
     F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send,

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Prints one JSON object per line on standard output, flushed at once:
-//! `{"kind":"lease","key":..,"change":"acquired|released|handed_over|lost","t":ms}`,
+//! `{"kind":"lease","key":..,"change":"acquired|released|handed_over|lost","from":seq|null,"t":ms}`
+//! (`from`: the checkpoint an acquired lease resumes after),
 //! `{"kind":"event","key":..,"seq":..,"event_uuid":..,"t":ms}` after each handled event,
 //! `{"kind":"checkpoint","key":..,"seq":..,"t":ms}` after each checkpoint written, and
 //! `{"kind":"stopped","handled":N}` after a graceful shutdown (SIGTERM or SIGINT).
@@ -79,7 +80,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 LeaseChangeKind::Lost => "lost",
                 _ => "other",
             };
-            emit(json!({"kind": "lease", "key": change.key, "change": kind, "t": now_ms()}));
+            let from = match &change.checkpoint {
+                Some(Checkpoint::Sequence(seq)) => Some(seq.clone()),
+                Some(Checkpoint::ShardEnd) => Some("SHARD_END".to_owned()),
+                _ => None,
+            };
+            emit(json!({"kind": "lease", "key": change.key, "change": kind, "from": from, "t": now_ms()}));
         })
         .on_checkpoint(|key, checkpoint| {
             let seq = match checkpoint {

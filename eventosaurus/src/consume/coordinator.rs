@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use super::lease::{Checkpoint, Lease, Renewal};
 use super::shards::{self, ReadFrom, ShardInfo, StartingPosition};
 use super::stats::bump;
-use super::worker::{ShardWorker, WorkerExit};
+use super::worker::{ShardWorker, ValidUntil, WorkerExit};
 use super::{LeaseChange, LeaseChangeKind, Shared};
 
 struct Running {
@@ -35,6 +35,12 @@ struct Observed {
 
 struct Held {
     last_renewed: Instant,
+    /// Until when the worker may process records without a newer renewal: two thirds of the
+    /// expiry after the last successful renewal was sent. Another process can take the lease
+    /// only a full expiry after it saw that renewal, so the worker stops well before.
+    valid_until: ValidUntil,
+    /// The checkpoint when the lease became ours: where its worker starts.
+    checkpoint: Option<Checkpoint>,
 }
 
 pub(crate) struct Coordinator {
@@ -160,7 +166,7 @@ impl Coordinator {
         }
     }
 
-    fn start_worker(&mut self, shard: ShardInfo, from: ReadFrom) {
+    fn start_worker(&mut self, shard: ShardInfo, from: ReadFrom, valid_until: Option<ValidUntil>) {
         let (stop_tx, stop_rx) = watch::channel(false);
         let key = shard.key();
         let worker = ShardWorker {
@@ -168,6 +174,7 @@ impl Coordinator {
             shard: shard.clone(),
             from,
             stop: stop_rx,
+            valid_until,
         };
         let span = tracing::Span::current();
         let abort = self.join.spawn(worker.run().instrument(span));
@@ -194,17 +201,22 @@ impl Coordinator {
             .collect();
         for shard in ready {
             let from = self.default_start(&shard);
-            self.start_worker(shard, from);
+            self.start_worker(shard, from, None);
         }
     }
 
     fn emit(&self, key: &str, kind: LeaseChangeKind) {
-        tracing::info!(lease = key, ?kind, "lease change");
+        self.emit_at(key, kind, None);
+    }
+
+    fn emit_at(&self, key: &str, kind: LeaseChangeKind, checkpoint: Option<Checkpoint>) {
+        tracing::info!(lease = key, ?kind, ?checkpoint, "lease change");
         if let Some(listener) = &self.shared.lease_listener {
             listener(&LeaseChange {
                 key: key.to_owned(),
                 kind,
                 at: SystemTime::now(),
+                checkpoint,
             });
         }
     }
@@ -257,10 +269,12 @@ impl Coordinator {
         // 1. Renew what we hold; notice losses and hand-off requests.
         let keys: Vec<String> = self.held.keys().cloned().collect();
         for key in keys {
+            let sent = Instant::now();
             match table.renew(&key).await {
                 Ok(Renewal::Renewed { pending_owner }) => {
                     if let Some(held) = self.held.get_mut(&key) {
-                        held.last_renewed = Instant::now();
+                        held.last_renewed = sent;
+                        held.valid_until.extend(sent + expiry * 2 / 3);
                     }
                     if let Some(next) = pending_owner.filter(|p| *p != me) {
                         if self.is_running(&key) {
@@ -322,10 +336,16 @@ impl Coordinator {
             .cloned()
             .collect();
         for lease in adopted {
-            self.held
-                .insert(lease.key.clone(), Held { last_renewed: now });
+            self.held.insert(
+                lease.key.clone(),
+                Held {
+                    last_renewed: now,
+                    valid_until: ValidUntil::new(now + expiry * 2 / 3),
+                    checkpoint: lease.checkpoint.clone(),
+                },
+            );
             bump(&self.shared.counters.leases_taken);
-            self.emit(&lease.key, LeaseChangeKind::Acquired);
+            self.emit_at(&lease.key, LeaseChangeKind::Acquired, lease.checkpoint);
         }
         // 4. Balance: take free or expired leases up to a fair share, else ask for one.
         let active: Vec<&Lease> = self.leases.iter().filter(|l| !l.is_finished()).collect();
@@ -357,19 +377,24 @@ impl Coordinator {
             }
             if let Some(taken) = table.take(&lease).await? {
                 mine += 1;
+                // The checkpoint written by the conditional take's read: no other process
+                // can move it any more.
                 self.held.insert(
                     taken.key.clone(),
                     Held {
                         last_renewed: Instant::now(),
+                        valid_until: ValidUntil::new(Instant::now() + expiry * 2 / 3),
+                        checkpoint: taken.checkpoint.clone(),
                     },
                 );
                 bump(&self.shared.counters.leases_taken);
-                self.emit(&taken.key, LeaseChangeKind::Acquired);
+                self.emit_at(&taken.key, LeaseChangeKind::Acquired, taken.checkpoint);
             }
         }
         if mine < target {
             let mut counts: HashMap<&str, usize> = HashMap::new();
-            for lease in &active {
+            // A lease already asked for is on its way out of its owner's share.
+            for lease in active.iter().filter(|l| l.pending_owner.is_none()) {
                 if let Some(owner) = lease.owner.as_deref() {
                     *counts.entry(owner).or_default() += 1;
                 }
@@ -388,22 +413,21 @@ impl Coordinator {
             }
         }
         // 5. Work every held lease whose shard is ready.
-        let to_start: Vec<(ShardInfo, ReadFrom)> = self
+        let to_start: Vec<(ShardInfo, ReadFrom, ValidUntil)> = self
             .held
-            .keys()
-            .filter(|k| ready.contains(*k) && !self.is_running(k))
-            .filter_map(|k| {
+            .iter()
+            .filter(|(k, _)| ready.contains(*k) && !self.is_running(k))
+            .filter_map(|(k, held)| {
                 let shard = self.shards.iter().find(|s| &s.key() == k)?.clone();
-                let lease = self.leases.iter().find(|l| &l.key == k);
-                let from = match lease.and_then(|l| l.checkpoint.clone()) {
+                let from = match held.checkpoint.clone() {
                     Some(Checkpoint::Sequence(seq)) => ReadFrom::After(seq),
                     _ => self.default_start(&shard),
                 };
-                Some((shard, from))
+                Some((shard, from, held.valid_until.clone()))
             })
             .collect();
-        for (shard, from) in to_start {
-            self.start_worker(shard, from);
+        for (shard, from, valid_until) in to_start {
+            self.start_worker(shard, from, Some(valid_until));
         }
         Ok(())
     }

@@ -97,6 +97,9 @@ pub struct LeaseChange {
     pub kind: LeaseChangeKind,
     /// When (this machine's clock).
     pub at: SystemTime,
+    /// For [`LeaseChangeKind::Acquired`]: the group's checkpoint, where this process resumes
+    /// (`None`: no checkpoint yet, the starting position applies).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// What happened to a lease.

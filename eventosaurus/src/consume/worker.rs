@@ -45,6 +45,30 @@ pub(crate) struct ShardWorker {
     pub(crate) shard: ShardInfo,
     pub(crate) from: ReadFrom,
     pub(crate) stop: watch::Receiver<bool>,
+    /// With a lease: the worker processes nothing once this instant has passed.
+    pub(crate) valid_until: Option<ValidUntil>,
+}
+
+/// Until when a lease may be worked without a newer renewal (shared with the coordinator,
+/// which extends it at each renewal).
+#[derive(Clone)]
+pub(crate) struct ValidUntil(Arc<std::sync::Mutex<Instant>>);
+
+impl ValidUntil {
+    pub(crate) fn new(until: Instant) -> ValidUntil {
+        ValidUntil(Arc::new(std::sync::Mutex::new(until)))
+    }
+
+    pub(crate) fn extend(&self, until: Instant) {
+        let mut current = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if until > *current {
+            *current = until;
+        }
+    }
+
+    fn expired(&self) -> bool {
+        Instant::now() > *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// The delay before retry number `attempt` (1-based): exponential from `initial`, capped at
@@ -136,7 +160,15 @@ impl ShardWorker {
             let mut batch_last: Option<String> = None;
             let mut limit_reached = false;
             let mut last_created_at: Option<String> = None;
+            let mut lease_stale = false;
             for record in records {
+                if self.valid_until.as_ref().is_some_and(ValidUntil::expired) {
+                    // The coordinator could not renew the lease in time: another process may
+                    // take it soon. Stop here; the checkpoint below covers what was done.
+                    tracing::warn!("lease not renewed in time; stopping work on the shard");
+                    lease_stale = true;
+                    break;
+                }
                 let sequence_number = record
                     .dynamodb
                     .as_ref()
@@ -180,6 +212,9 @@ impl ShardWorker {
                     return WorkerExit::Lost;
                 }
                 last_processed = Some(seq);
+            }
+            if lease_stale {
+                return WorkerExit::Lost;
             }
             if limit_reached {
                 return WorkerExit::Stopped;
