@@ -61,6 +61,7 @@ pub async fn create_tables(
     store: &Store,
     defs: &[&'static TableDef],
     billing: Billing,
+    stream: Option<eventosaurus::table_stream::StreamSpec>,
     out: &mut dyn Write,
 ) -> Result<Vec<(&'static TableDef, CreateOutcome)>, CliError> {
     require_registered(defs)?;
@@ -76,7 +77,7 @@ pub async fn create_tables(
         write!(out, "  {} ({}) ... ", store.table_name(def), def.event_type)?;
         out.flush()?;
         let started = Instant::now();
-        let outcome = match table::create_table(store, def, billing).await {
+        let outcome = match table::create_table_with_stream(store, def, billing, stream).await {
             Ok(outcome) => outcome,
             Err(err) => {
                 writeln!(out, "failed")?;

@@ -56,6 +56,7 @@ pub mod commands;
 pub mod definitions;
 mod error;
 pub mod json;
+pub mod tail;
 
 pub use error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
@@ -127,6 +128,8 @@ pub enum Command {
     },
     /// Query the events of a registered table, e.g. `query phone_call --by person_id=5`
     Query(QueryArgs),
+    /// Print events as they are stored (DynamoDB Streams), e.g. `tail phone_call --json`
+    Tail(tail::TailArgs),
     /// Drop the registered tables of this prefix (exact names only), after confirmation
     DropTables {
         /// Do not ask for confirmation
@@ -205,6 +208,12 @@ pub struct CreateArgs {
     /// Write capacity units (with --billing provisioned)
     #[arg(long, value_name = "N", required_if_eq("billing", "provisioned"))]
     pub write: Option<i64>,
+    /// Create new tables without a DynamoDB stream (then no consumer or tail can read them)
+    #[arg(long, conflicts_with = "enable_streams")]
+    pub no_streams: bool,
+    /// Turn the stream (NEW_IMAGE) on for existing tables that have none (UpdateTable)
+    #[arg(long)]
+    pub enable_streams: bool,
 }
 
 /// `--billing`.
@@ -341,8 +350,17 @@ pub async fn execute(tables: &[&'static TableDef], cli: Cli) -> Result<(), CliEr
         .await
         .map_err(CliError::Config)?;
     match cli.command {
-        Command::CreateTables(_) => {
-            commands::create_tables(&store, registered, billing, out).await?;
+        Command::CreateTables(args) => {
+            let stream = (!args.no_streams).then_some(eventosaurus::table_stream::DEFAULT_STREAM);
+            let created = commands::create_tables(&store, registered, billing, stream, out).await?;
+            tail::create_tables_streams(
+                &store,
+                &created,
+                args.enable_streams,
+                args.no_streams,
+                out,
+            )
+            .await?;
         }
         Command::ListTables { json } => {
             commands::list_tables(&store, registered, json, out).await?;
@@ -355,6 +373,9 @@ pub async fn execute(tables: &[&'static TableDef], cli: Cli) -> Result<(), CliEr
         }
         Command::CheckTables { json } => {
             commands::check_tables(&store, registered, json, out).await?;
+        }
+        Command::Tail(args) => {
+            tail::tail(&store, registered, &args, tail::interrupted(), out).await?;
         }
         Command::Query(_) => {
             if let Some(request) = query {

@@ -305,15 +305,17 @@ async fn list_and_describe_print_json() {
         .iter()
         .map(|t| t["table_name"].as_str().unwrap())
         .collect();
+    // create-tables also made the stream consumers' lease table.
     assert_eq!(
         names,
         [
+            format!("{prefix}_eventosaurus_leases"),
             format!("{prefix}_neat_event"),
             format!("{prefix}_phone_call"),
             unregistered.clone()
         ]
     );
-    let phone = &tables[1];
+    let phone = &tables[2];
     assert_eq!(phone["registered"], true);
     assert_eq!(phone["event_type"], "PhoneCall");
     assert_eq!(phone["status"], "ACTIVE");
@@ -321,8 +323,8 @@ async fn list_and_describe_print_json() {
         phone["item_count"], 1,
         "DynamoDB Local keeps ItemCount current: {phone}"
     );
-    assert_eq!(tables[2]["registered"], false);
-    assert_eq!(tables[2]["event_type"], Value::Null);
+    assert_eq!(tables[3]["registered"], false);
+    assert_eq!(tables[3]["event_type"], Value::Null);
 
     // The text form marks the same.
     let text = stdout(
@@ -332,7 +334,7 @@ async fn list_and_describe_print_json() {
             .get_output(),
     );
     assert!(
-        text.contains("2 declared by registered event types, 1 not"),
+        text.contains("2 declared by registered event types, 2 not"),
         "{text}"
     );
     assert!(text.contains("approximate"), "{text}");
@@ -809,12 +811,13 @@ fn a_users_binary_acts_on_its_own_events() {
         "--json",
     ]);
     let listed = json(cmd.assert().success().get_output());
+    // [0] is the stream consumers' lease table, which create-tables also makes.
     assert_eq!(
-        listed["tables"][0]["table_name"],
+        listed["tables"][1]["table_name"],
         format!("{prefix}_signup")
     );
-    assert_eq!(listed["tables"][0]["event_type"], "Signup");
-    assert_eq!(listed["tables"][0]["status"], "ACTIVE");
+    assert_eq!(listed["tables"][1]["event_type"], "Signup");
+    assert_eq!(listed["tables"][1]["status"], "ACTIVE");
 
     // The repository binary does not know Signup: for it, the table is not registered.
     let listed = json(

@@ -91,6 +91,7 @@ async fn create(prefix: &str) {
         &store,
         &DEFS,
         eventosaurus::table::Billing::OnDemand,
+        None,
         &mut Vec::new(),
     )
     .await

@@ -254,6 +254,40 @@ pub enum Error {
         /// The store's backend.
         backend: String,
     },
+
+    /// A table has no DynamoDB stream carrying new items, so it cannot be consumed.
+    #[error(
+        "table `{table}` has no DynamoDB stream carrying new items (NEW_IMAGE): turn it on with \
+         `eventosaurus-cli create-tables --enable-streams` (or eventosaurus::consume::enable_stream)"
+    )]
+    StreamNotEnabled {
+        /// The full table name.
+        table: String,
+    },
+
+    /// A stream consumer's handler failed for an event on every attempt; the event was handed
+    /// to the failure hooks and skipped.
+    #[error(
+        "the handler of `{table}` failed for event {event_uuid} after {attempts} attempt(s): {source}"
+    )]
+    HandlerFailed {
+        /// The full table name.
+        table: String,
+        /// The event's `event_uuid` (or `-` when the item has none).
+        event_uuid: String,
+        /// How many times the handler was called.
+        attempts: u32,
+        /// The handler's last error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A stream consumer was configured in a way that cannot work.
+    #[error("invalid consumer configuration: {reason}")]
+    InvalidConsumer {
+        /// What is wrong, and what to change.
+        reason: String,
+    },
 }
 
 /// What is wrong with a query: the detail of [`Error::InvalidQuery`].
@@ -473,11 +507,11 @@ pub(crate) trait OperationError:
 }
 
 macro_rules! operation_errors {
-    ($($module:ident::$error:ident { $($variant:ident => $kind:ident),* $(,)? })*) => {$(
-        impl OperationError for aws_sdk_dynamodb::operation::$module::$error {
+    ($($sdk:ident::$module:ident::$error:ident { $($variant:ident => $kind:ident),* $(,)? })*) => {$(
+        impl OperationError for $sdk::operation::$module::$error {
             fn kind(&self) -> Option<ServiceErrorKind> {
                 #[allow(unused_imports)] // by an operation without variants of interest
-                use aws_sdk_dynamodb::operation::$module::$error as E;
+                use $sdk::operation::$module::$error as E;
                 match self {
                     $(E::$variant(_) => Some(ServiceErrorKind::$kind),)*
                     _ => None,
@@ -488,63 +522,88 @@ macro_rules! operation_errors {
 }
 
 operation_errors! {
-    put_item::PutItemError {
+    aws_sdk_dynamodb::put_item::PutItemError {
         ConditionalCheckFailedException => ConditionFailed,
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
-    update_item::UpdateItemError {
+    aws_sdk_dynamodb::update_item::UpdateItemError {
         ConditionalCheckFailedException => ConditionFailed,
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
-    get_item::GetItemError {
+    aws_sdk_dynamodb::get_item::GetItemError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
-    query::QueryError {
+    aws_sdk_dynamodb::query::QueryError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
-    scan::ScanError {
+    aws_sdk_dynamodb::scan::ScanError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
-    batch_write_item::BatchWriteItemError {
+    aws_sdk_dynamodb::batch_write_item::BatchWriteItemError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
-    transact_write_items::TransactWriteItemsError {
+    aws_sdk_dynamodb::transact_write_items::TransactWriteItemsError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
-    create_table::CreateTableError {
+    aws_sdk_dynamodb::create_table::CreateTableError {
         ResourceInUseException => InUse,
         LimitExceededException => Throttled,
     }
-    describe_table::DescribeTableError {
+    aws_sdk_dynamodb::describe_table::DescribeTableError {
         ResourceNotFoundException => NotFound,
     }
-    delete_table::DeleteTableError {
+    aws_sdk_dynamodb::delete_table::DeleteTableError {
         ResourceNotFoundException => NotFound,
         ResourceInUseException => InUse,
         LimitExceededException => Throttled,
     }
-    list_tables::ListTablesError {}
+    aws_sdk_dynamodb::list_tables::ListTablesError {}
+    aws_sdk_dynamodb::update_table::UpdateTableError {
+        ResourceNotFoundException => NotFound,
+        ResourceInUseException => InUse,
+        LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodb::delete_item::DeleteItemError {
+        ConditionalCheckFailedException => ConditionFailed,
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodbstreams::describe_stream::DescribeStreamError {
+        ResourceNotFoundException => NotFound,
+    }
+    aws_sdk_dynamodbstreams::get_records::GetRecordsError {
+        ResourceNotFoundException => NotFound,
+        LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodbstreams::get_shard_iterator::GetShardIteratorError {
+        ResourceNotFoundException => NotFound,
+    }
+    aws_sdk_dynamodbstreams::list_streams::ListStreamsError {
+        ResourceNotFoundException => NotFound,
+    }
 }
 
 /// The fallback for an error the operation's enum has no variant for (`Unhandled`): control

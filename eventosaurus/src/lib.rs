@@ -31,6 +31,7 @@ extern crate self as eventosaurus;
 pub mod backend;
 pub mod codec;
 pub mod config;
+pub mod consume;
 pub mod error;
 pub mod event_id;
 pub mod model;
@@ -44,6 +45,7 @@ pub mod registry;
 pub mod schema;
 mod store;
 pub mod table;
+pub mod table_stream;
 
 pub use config::Config;
 pub use error::{Error, Result};

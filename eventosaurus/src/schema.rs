@@ -220,6 +220,7 @@ impl TableDef {
                     write_capacity_units: write,
                 }),
             },
+            stream_specification: Some(crate::table_stream::DEFAULT_STREAM),
         }
     }
 }
@@ -266,6 +267,9 @@ pub struct TableSpec {
     /// Capacity, for provisioned billing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioned_throughput: Option<ThroughputSpec>,
+    /// The table's DynamoDB stream: `NEW_IMAGE` by default, `None` for no stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_specification: Option<crate::table_stream::StreamSpec>,
 }
 
 impl TableSpec {

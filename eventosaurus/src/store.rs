@@ -46,6 +46,9 @@ struct Inner {
     environment_prefix: String,
     persistor: Arc<dyn Persistor>,
     global_hook: Option<GlobalErrorHook>,
+    /// The AWS configuration the client was built from, when [`Store::connect`] built it:
+    /// other clients (DynamoDB Streams) are built from the same region, credentials, endpoint.
+    sdk_config: Option<aws_config::SdkConfig>,
 }
 
 impl std::fmt::Debug for Store {
@@ -68,8 +71,13 @@ impl Store {
     /// For a loopback endpoint with no configured region or credentials, uses `us-east-1`
     /// and dummy credentials (see [`config`](crate::config)).
     pub async fn connect(config: Config) -> Result<Store> {
-        let dynamodb = DynamoDb::connect(&config).await;
-        Ok(Store::with_dynamodb(dynamodb, config.environment_prefix))
+        let sdk_config = DynamoDb::sdk_config(&config).await;
+        let dynamodb = DynamoDb::from_sdk_config(&sdk_config, config.endpoint.as_deref());
+        let mut store = Store::with_dynamodb(dynamodb, config.environment_prefix);
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner.sdk_config = Some(sdk_config);
+        }
+        Ok(store)
     }
 
     /// Wraps an SDK client you built yourself; `config` supplies the environment prefix.
@@ -105,6 +113,7 @@ impl Store {
                 environment_prefix: environment_prefix.into(),
                 persistor: Arc::new(Synchronous),
                 global_hook: None,
+                sdk_config: None,
             }),
         }
     }
@@ -139,6 +148,7 @@ impl Store {
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: Arc::new(persistor),
                 global_hook: self.inner.global_hook.clone(),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         }
     }
@@ -157,6 +167,7 @@ impl Store {
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: self.inner.persistor.clone(),
                 global_hook: Some(Arc::new(hook)),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         }
     }
@@ -212,6 +223,13 @@ impl Store {
             table,
             endpoint: self.inner.backend.label(),
         }
+    }
+
+    /// The AWS configuration (region, credentials, endpoint) the client was built from, when
+    /// [`Store::connect`] built it; `None` for [`Store::with_client`] and [`Store::test`].
+    /// The stream consumer builds its DynamoDB Streams client from it.
+    pub fn sdk_config(&self) -> Option<&aws_config::SdkConfig> {
+        self.inner.sdk_config.as_ref()
     }
 
     /// The environment prefix of every table this store touches.

@@ -100,7 +100,10 @@ async fn send_create_table(store: &Store, spec: &TableSpec) -> Result<bool> {
         .set_key_schema(key_elements(table, &spec.key_schema)?)
         .set_attribute_definitions(Some(attributes))
         .set_local_secondary_indexes(Some(indexes).filter(|i| !i.is_empty()))
-        .set_provisioned_throughput(throughput);
+        .set_provisioned_throughput(throughput)
+        .set_stream_specification(crate::table_stream::to_sdk(
+            spec.stream_specification.as_ref(),
+        ));
     match request.send().await {
         Ok(_) => Ok(true),
         Err(err) => match classify(err, at) {
@@ -112,12 +115,32 @@ async fn send_create_table(store: &Store, spec: &TableSpec) -> Result<bool> {
 
 /// Creates the table of `def` in the store's environment if it does not exist, then waits
 /// until it is ACTIVE. Idempotent: an existing table is [`CreateOutcome::AlreadyExists`].
+///
+/// The table gets a DynamoDB stream (`NEW_IMAGE`); see [`create_table_with_stream`].
 pub async fn create_table(
     store: &Store,
     def: &TableDef,
     billing: Billing,
 ) -> Result<CreateOutcome> {
-    let spec = def.spec(store.environment_prefix(), billing);
+    create_table_with_stream(
+        store,
+        def,
+        billing,
+        Some(crate::table_stream::DEFAULT_STREAM),
+    )
+    .await
+}
+
+/// Like [`create_table`], with the given stream (`None`: a table without a stream, which no
+/// stream consumer can read). An existing table is left as it is.
+pub async fn create_table_with_stream(
+    store: &Store,
+    def: &TableDef,
+    billing: Billing,
+    stream: Option<crate::table_stream::StreamSpec>,
+) -> Result<CreateOutcome> {
+    let mut spec = def.spec(store.environment_prefix(), billing);
+    spec.stream_specification = stream;
     let outcome = if send_create_table(store, &spec).await? {
         CreateOutcome::Created
     } else {

@@ -86,6 +86,9 @@ pub enum Drift {
         /// What the live table has (`None`: no such key).
         found: Option<KeyAttribute>,
     },
+    /// The table has no stream, or one whose records do not carry the new item
+    /// (`create-tables --enable-streams` turns it on).
+    WrongStream(crate::table_stream::StreamDrift),
     /// A local secondary index of the definition does not exist.
     MissingIndex {
         /// The index name, e.g. `created_at_index`.
@@ -151,6 +154,7 @@ impl fmt::Display for Drift {
             Drift::MissingIndex { index } => {
                 write!(f, "missing local secondary index `{index}`; {RECREATE}")
             }
+            Drift::WrongStream(stream) => write!(f, "{stream}"),
             Drift::IndexKey {
                 index,
                 key_type,
@@ -262,6 +266,10 @@ pub fn drift(spec: &TableSpec, live: Option<&TableDescription>) -> Vec<Drift> {
             });
         }
     }
+    drifts.extend(
+        crate::table_stream::stream_drift(spec.stream_specification.as_ref(), live)
+            .map(Drift::WrongStream),
+    );
     drifts
 }
 

@@ -13,7 +13,8 @@ mod sdk;
 
 pub use crate::schema::*;
 pub use admin::{
-    create_table, create_tables, delete_table, describe_table, describe_table_named, list_tables,
-    wait_until_active, wait_until_deleted, CreateOutcome, ACTIVE_TIMEOUT, DELETED_TIMEOUT,
+    create_table, create_table_with_stream, create_tables, delete_table, describe_table,
+    describe_table_named, list_tables, wait_until_active, wait_until_deleted, CreateOutcome,
+    ACTIVE_TIMEOUT, DELETED_TIMEOUT,
 };
 pub use drift::{drift, Drift, KeyAttribute, ScalarType};
