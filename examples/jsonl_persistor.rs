@@ -14,7 +14,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use eventosaurus::persist::{Context, EventWrite, PersistFuture, Persistor, Synchronous};
+use eventosaurus::backend::Backend;
+use eventosaurus::persist::{EventWrite, PersistFuture, Persistor, Synchronous};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome};
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
@@ -40,7 +41,7 @@ impl JsonLinesPersistor {
 }
 
 impl Persistor for JsonLinesPersistor {
-    fn persist<'a>(&'a self, ctx: &'a Context, write: EventWrite) -> PersistFuture<'a> {
+    fn persist<'a>(&'a self, backend: &'a dyn Backend, write: EventWrite) -> PersistFuture<'a> {
         Box::pin(async move {
             // The item as plain JSON (serde_dynamo reads DynamoDB items into any serde type).
             let json: serde_json::Value =
@@ -52,7 +53,7 @@ impl Persistor for JsonLinesPersistor {
                     }
                 })?;
             let table_name = write.table_name.clone();
-            let outcome = self.inner.persist(ctx, write).await?;
+            let outcome = self.inner.persist(backend, write).await?;
             let line = serde_json::json!({
                 "table": table_name,
                 "outcome": if outcome.is_duplicate() { "duplicate" } else { "stored" },

@@ -10,7 +10,8 @@
 //! Against any other DynamoDB, set `EVENT_ENVIRONMENT_PREFIX` (and `AWS_ENDPOINT` or the
 //! usual AWS variables) and run `cargo run --example quickstart`.
 
-use eventosaurus::query::begins_with;
+use chrono::{Duration, Utc};
+use eventosaurus::query::{begins_with, gt};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome};
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
@@ -81,9 +82,14 @@ async fn run() -> eventosaurus::Result<()> {
         plan.expressions.filter_expression.as_deref().unwrap_or("-")
     );
     for call in calls.run(&store).await? {
+        // created_at is typed: a chrono DateTime<Utc> inside, fixed-width text on the wire.
+        let at: chrono::DateTime<Utc> = call.created_at.as_datetime();
         println!(
-            "  {} at {}: {:?}",
-            call.event_uuid, call.created_at, call.event
+            "  {} at {} ({} ms ago): {:?}",
+            call.event_uuid,
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            (Utc::now() - at).num_milliseconds(),
+            call.event
         );
     }
     println!(
@@ -92,13 +98,15 @@ async fn run() -> eventosaurus::Result<()> {
     );
 
     // A created_at range uses the created_at index; newest first.
-    let today = eventosaurus::event_id::created_at_now()[..10].to_owned(); // e.g. 2026-11-23
     let recent = PhoneCall::query()
         .by_person_id(5)
-        .by_created_at(begins_with(today.as_str()))
+        .by_created_at(gt(Utc::now() - Duration::hours(1)))
         .descending()
         .limit(3);
-    println!("latest calls today: {}", recent.run(&store).await?.len());
+    println!(
+        "latest calls in the last hour: {}",
+        recent.run(&store).await?.len()
+    );
 
     let neat_back = NeatEvent::query()
         .by_location("gardens")

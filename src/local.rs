@@ -213,6 +213,7 @@ pub async fn count_items(store: &Store, def: &eventosaurus::TableDef) -> u64 {
     loop {
         let page = store
             .client()
+            .expect("a DynamoDB store")
             .scan()
             .table_name(store.table_name(def))
             .consistent_read(true)

@@ -56,7 +56,7 @@ fn raw_item(key: &str, name: &str, value: AttributeValue) -> Item {
     );
     item.insert(
         CREATED_AT.into(),
-        AttributeValue::S(eventosaurus::event_id::created_at_now()),
+        AttributeValue::S(eventosaurus::CreatedAt::now().to_string()),
     );
     item.insert(name.into(), value);
     item
@@ -66,6 +66,7 @@ fn raw_item(key: &str, name: &str, value: AttributeValue) -> Item {
 async fn raw_put(store: &Store, item: Item) -> Result<(), String> {
     store
         .client()
+        .expect("a DynamoDB store")
         .put_item()
         .table_name(store.table_name(Probe::TABLE))
         .set_item(Some(item))

@@ -398,7 +398,7 @@ fn decoded_errors_name_the_field() {
 fn stored_events_round_trip_through_the_codec() {
     let event = scalars(&mut Rng(11));
     let id = eventosaurus::event_id::random_event_uuid();
-    let created_at = eventosaurus::event_id::created_at_now();
+    let created_at = eventosaurus::CreatedAt::now();
     let item = eventosaurus::codec::encode(&event, "t", &id, &created_at).unwrap();
     let stored = eventosaurus::codec::decode::<Scalars>(item, "t").unwrap();
     assert_eq!(
@@ -437,7 +437,9 @@ fn encode_errors_name_the_field() {
         "{direct}"
     );
     assert!(serde_dynamo::to_item::<_, Item>(&event).is_err());
-    let err = eventosaurus::codec::encode(&event, "t", &Uuid::nil(), "x").unwrap_err();
+    let err =
+        eventosaurus::codec::encode(&event, "t", &Uuid::nil(), &eventosaurus::CreatedAt::now())
+            .unwrap_err();
     assert!(matches!(err, eventosaurus::Error::Encode { .. }), "{err:?}");
 }
 

@@ -8,6 +8,7 @@
 //! cargo run --release -p eventosaurus-bench -- --all --json     # machine-readable
 //! ```
 
+mod consume;
 mod report;
 mod scenarios;
 mod stats;
@@ -28,6 +29,8 @@ enum Scenario {
     Query,
     /// Client-side cost of building an item, no network.
     Client,
+    /// Stream consumer throughput vs a raw GetRecords loop, and store-to-handler latency.
+    Consume,
 }
 
 /// Benchmarks eventosaurus against the raw aws-sdk-dynamodb on a private DynamoDB Local.
@@ -79,7 +82,7 @@ fn machine() -> serde_json::Value {
     serde_json::json!({
         "nproc": nproc,
         "cpu": cpu,
-        "date": eventosaurus::event_id::created_at_now(),
+        "date": eventosaurus::CreatedAt::now().to_string(),
         "loadavg_at_start": load,
     })
 }
@@ -130,6 +133,7 @@ fn main() {
                 Scenario::Queue => scenarios::async_queue(&bench).await,
                 Scenario::Query => scenarios::query(&bench).await,
                 Scenario::Client => scenarios::client_side(&bench).await,
+                Scenario::Consume => consume::consume(&bench).await,
             });
         }
         rows

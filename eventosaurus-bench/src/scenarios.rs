@@ -12,11 +12,9 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, Select, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use eventosaurus::persist::{
-    AsyncQueue, Context, EventWrite, PersistFuture, Persistor, QueueOptions,
-};
+use eventosaurus::persist::{AsyncQueue, EventWrite, PersistFuture, Persistor, QueueOptions};
 use eventosaurus::table::{create_table, delete_table, Billing};
-use eventosaurus::{codec, event_id, Storable, Store, Uuid};
+use eventosaurus::{codec, Storable, Store, Uuid};
 use eventosaurus_workspace::events::PhoneCall;
 use eventosaurus_workspace::local::store_at;
 
@@ -76,7 +74,7 @@ pub struct Bench {
     /// The sizes.
     pub plan: Plan,
     /// A client shared by every raw-side request (the same kind of client the store builds).
-    client: Client,
+    pub(crate) client: Client,
     next_prefix: AtomicU64,
 }
 
@@ -85,7 +83,7 @@ impl Bench {
     pub async fn new(endpoint: String, plan: Plan) -> Bench {
         let store = store_at(&endpoint, "bench-setup").await;
         Bench {
-            client: store.client().clone(),
+            client: store.client().expect("a DynamoDB store").clone(),
             endpoint,
             plan,
             next_prefix: AtomicU64::new(0),
@@ -93,7 +91,7 @@ impl Bench {
     }
 
     /// A store on a fresh environment prefix, with its PhoneCall table created.
-    async fn fresh_store(&self, label: &str) -> (Store, String) {
+    pub(crate) async fn fresh_store(&self, label: &str) -> (Store, String) {
         let n = self.next_prefix.fetch_add(1, Ordering::Relaxed);
         let store = store_at(&self.endpoint, &format!("b{n}-{label}")).await;
         create_table(&store, PhoneCall::TABLE, Billing::OnDemand)
@@ -105,7 +103,7 @@ impl Bench {
 
     /// Deletes the round's table, then lets DynamoDB Local settle for a moment, so that the
     /// clean-up of one round does not slow the next one down.
-    async fn drop_store(&self, store: &Store) {
+    pub(crate) async fn drop_store(&self, store: &Store) {
         let _ = delete_table(store, PhoneCall::TABLE).await;
         tokio::time::sleep(SETTLE).await;
     }
@@ -114,7 +112,7 @@ impl Bench {
 // ---------------------------------------------------------------------------------------
 // The two sides' item building.
 
-fn phone_call(i: usize, base: u64) -> PhoneCall {
+pub(crate) fn phone_call(i: usize, base: u64) -> PhoneCall {
     PhoneCall {
         person_id: base + i as u64 % WRITE_PARTITIONS,
         phone_number: format!("+1-555-{i:07}"),
@@ -124,7 +122,7 @@ fn phone_call(i: usize, base: u64) -> PhoneCall {
 
 /// The raw side's item: hand-built, with a fresh UUID v4 and `created_at`, the same
 /// attributes and values eventosaurus writes for [`phone_call`].
-fn raw_item(i: usize, base: u64) -> HashMap<String, AttributeValue> {
+pub(crate) fn raw_item(i: usize, base: u64) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::with_capacity(5);
     item.insert(
         "person_id".to_owned(),
@@ -144,7 +142,7 @@ fn raw_item(i: usize, base: u64) -> HashMap<String, AttributeValue> {
     );
     item.insert(
         "created_at".to_owned(),
-        AttributeValue::S(event_id::created_at_now()),
+        AttributeValue::S(eventosaurus::CreatedAt::now().to_string()),
     );
     item
 }
@@ -159,7 +157,11 @@ async fn raw_put(client: &Client, table: &str, item: HashMap<String, AttributeVa
     request.send().await.expect("raw PutItem");
 }
 
-async fn raw_batch(client: &Client, table: &str, items: Vec<HashMap<String, AttributeValue>>) {
+pub(crate) async fn raw_batch(
+    client: &Client,
+    table: &str,
+    items: Vec<HashMap<String, AttributeValue>>,
+) {
     let mut requests: Vec<WriteRequest> = items
         .into_iter()
         .map(|item| {
@@ -190,7 +192,11 @@ async fn raw_batch(client: &Client, table: &str, items: Vec<HashMap<String, Attr
 
 /// Runs `task(i)` for `i` in `0..n` on `concurrency` tokio tasks; returns the elapsed time
 /// and every call's latency.
-async fn run_concurrent<F, Fut>(n: usize, concurrency: usize, task: F) -> (Duration, Vec<f64>)
+pub(crate) async fn run_concurrent<F, Fut>(
+    n: usize,
+    concurrency: usize,
+    task: F,
+) -> (Duration, Vec<f64>)
 where
     F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send,
@@ -225,7 +231,7 @@ fn per_sec(n: usize, elapsed: Duration) -> f64 {
 }
 
 /// Alternates the sides round by round: raw first in even rounds, ours first in odd ones.
-fn order(round: usize) -> [bool; 2] {
+pub(crate) fn order(round: usize) -> [bool; 2] {
     if round % 2 == 0 {
         [false, true]
     } else {
@@ -233,7 +239,7 @@ fn order(round: usize) -> [bool; 2] {
     }
 }
 
-fn progress(msg: impl AsRef<str>) {
+pub(crate) fn progress(msg: impl AsRef<str>) {
     eprintln!("[bench] {}", msg.as_ref());
 }
 
@@ -810,7 +816,11 @@ pub async fn query(bench: &Bench) -> Vec<Row> {
 struct Discard;
 
 impl Persistor for Discard {
-    fn persist<'a>(&'a self, _ctx: &'a Context, write: EventWrite) -> PersistFuture<'a> {
+    fn persist<'a>(
+        &'a self,
+        _backend: &'a dyn eventosaurus::backend::Backend,
+        write: EventWrite,
+    ) -> PersistFuture<'a> {
         Box::pin(async move { Ok(write.stored()) })
     }
 }
@@ -837,9 +847,9 @@ pub async fn client_side(bench: &Bench) -> Vec<Row> {
                     for i in 0..n {
                         let event = phone_call(black_box(i), 0);
                         let event_uuid = event.event_uuid();
-                        let created_at = event_id::created_at_now();
-                        let item =
-                            codec::encode(&event, &table, &event_uuid, created_at).expect("encode");
+                        let created_at = eventosaurus::CreatedAt::now();
+                        let item = codec::encode(&event, &table, &event_uuid, &created_at)
+                            .expect("encode");
                         black_box(item);
                     }
                 }
@@ -912,7 +922,7 @@ fn client_decode(bench: &Bench, table: &str) -> (Vec<f64>, Vec<f64>) {
                 &event,
                 table,
                 &event.event_uuid(),
-                &event_id::created_at_now(),
+                &eventosaurus::CreatedAt::now(),
             )
             .expect("encode")
         })

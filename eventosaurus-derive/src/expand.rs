@@ -115,7 +115,11 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         }
     };
 
+    let table_name_check = table_name_check(table);
+
     quote! {
+        #table_name_check
+
         #[automatically_derived]
         impl ::eventosaurus::Storable for #ident {
             #pk_assoc
@@ -141,6 +145,21 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         ::eventosaurus::__private::inventory::submit! {
             ::eventosaurus::registry::Registration::new(<#ident as ::eventosaurus::Storable>::TABLE)
         }
+    }
+}
+
+/// A compile-time check of the table name with the runtime's own rule,
+/// `eventosaurus::name::check_table_name` (a `const fn`), so that the rule lives once. A bad
+/// name panics in const evaluation: a compile error on the `table = ".."` literal.
+fn table_name_check(table: &syn::LitStr) -> TokenStream {
+    quote_spanned! {table.span()=>
+        const _: () = {
+            if let ::core::result::Result::Err(error) =
+                ::eventosaurus::name::check_table_name(#table)
+            {
+                ::core::panic!("{}", error.message());
+            }
+        };
     }
 }
 
@@ -232,13 +251,14 @@ fn query_builder(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
                 #builder(self.0.by_attribute::<::eventosaurus::query::EventUuidField>("event_uuid", condition))
             }
 
-            /// A condition on `created_at` (`2026-11-23T19:38:57.123Z`): a range operator
+            /// A condition on `created_at`: a `DateTime<Utc>`, an `eventosaurus::CreatedAt` or
+            /// the text form (`2026-11-23T19:38:57.123Z`). A range operator
             /// (`gt`, `between`, `begins_with`, ..) makes the Query use the `created_at` index.
             pub fn by_created_at(
                 self,
-                condition: impl ::eventosaurus::query::IntoCondition<::std::string::String>,
+                condition: impl ::eventosaurus::query::IntoCondition<::eventosaurus::query::CreatedAtField>,
             ) -> Self {
-                #builder(self.0.by_attribute::<::std::string::String>("created_at", condition))
+                #builder(self.0.by_attribute::<::eventosaurus::query::CreatedAtField>("created_at", condition))
             }
         }
 

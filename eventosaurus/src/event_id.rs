@@ -1,4 +1,4 @@
-//! Event identity: the `event_uuid` sort key and the `created_at` timestamp.
+//! Event identity: the `event_uuid` sort key. (`created_at` is [`CreatedAt`](crate::CreatedAt).)
 //!
 //! # `event_uuid`
 //!
@@ -44,7 +44,6 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -170,57 +169,9 @@ pub fn random_event_uuid() -> Uuid {
     Uuid::new_v4()
 }
 
-/// `created_at` for now: fixed-width ISO-8601 UTC with milliseconds.
-pub fn created_at_now() -> String {
-    format_created_at(SystemTime::now())
-}
-
-/// Formats a time as `created_at`: `YYYY-MM-DDTHH:MM:SS.mmmZ`, always 24 characters, so
-/// that lexicographic order is time order.
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// let t = UNIX_EPOCH + Duration::from_millis(1_795_463_937_123);
-/// assert_eq!(eventosaurus::event_id::format_created_at(t), "2026-11-23T19:58:57.123Z");
-/// ```
-pub fn format_created_at(time: SystemTime) -> String {
-    // Times before 1970 are clamped to the epoch; events are not recorded in the past.
-    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since_epoch.as_secs();
-    let millis = since_epoch.subsec_millis();
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let mut out = String::with_capacity(24);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    );
-    out
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's algorithm, valid for every day representable here.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn test_vector_matches_independent_sha256() {
@@ -264,23 +215,5 @@ mod tests {
         let a = random_event_uuid();
         assert_eq!(a.get_version_num(), 4);
         assert_ne!(a, random_event_uuid());
-    }
-
-    #[test]
-    fn created_at_is_fixed_width_and_ordered() {
-        let cases = [
-            (0u64, "1970-01-01T00:00:00.000Z"),
-            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
-            (1_420_329_600_001, "2015-01-04T00:00:00.001Z"),
-            (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
-        ];
-        let mut previous = String::new();
-        for (millis, expected) in cases {
-            let s = format_created_at(UNIX_EPOCH + Duration::from_millis(millis));
-            assert_eq!(s, expected);
-            assert_eq!(s.len(), 24);
-            assert!(s > previous);
-            previous = s;
-        }
     }
 }

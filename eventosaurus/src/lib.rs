@@ -28,22 +28,33 @@
 
 extern crate self as eventosaurus;
 
+pub mod backend;
 pub mod codec;
 pub mod config;
+pub mod consume;
 pub mod error;
 pub mod event_id;
+pub mod model;
+pub mod name;
+pub mod number;
+mod operator;
 pub mod persist;
+pub mod plan;
 pub mod query;
 pub mod registry;
+pub mod schema;
 mod store;
 pub mod table;
+pub mod table_stream;
 
-pub use codec::StoredEvent;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use eventosaurus_derive::Storable;
-pub use store::{OnError, PartitionKeyValue, Storable, Store, StoreOutcome};
-pub use table::TableDef;
+pub use model::{
+    CreatedAt, EventStore, OnError, PartitionKeyValue, Storable, StoreOutcome, StoredEvent,
+};
+pub use schema::TableDef;
+pub use store::Store;
 pub use uuid::Uuid;
 
 /// Re-exports for generated code. Not public API.

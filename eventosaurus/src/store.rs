@@ -1,139 +1,23 @@
-//! The [`Store`], the [`Storable`] trait that `#[derive(Storable)]` implements, and the
-//! typed outcome of a write.
+//! The [`Store`]: the handle users hold. Configuration, a [`Backend`], a [`Persistor`] and
+//! the failure hooks.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use aws_config::meta::credentials::CredentialsProviderChain;
-use aws_config::meta::region::RegionProviderChain;
-use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use uuid::Uuid;
 
-use crate::codec::{self, StoredEvent};
-use crate::config::{Config, LOOPBACK_DEFAULT_REGION};
-use crate::error::{classify, CallSite, Error, Result};
-use crate::event_id;
+use crate::backend::{collect_items, Backend, BackendSource, DynamoDb, Memory};
+use crate::codec;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::model::{CreatedAt, EventStore, PartitionKeyValue, Storable, StoreOutcome, StoredEvent};
 use crate::persist::{
-    Context, EventWrite, FailedEvent, FailureHooks, GlobalErrorHook, Memory, Persistor, Synchronous,
+    EventWrite, FailedEvent, FailureHooks, GlobalErrorHook, Persistor, Synchronous,
 };
-use crate::table::{TableDef, EVENT_UUID};
-
-/// An event type that can be stored: implemented by `#[derive(Storable)]`.
-///
-/// ```
-/// #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
-/// #[eventosaurus(table = "phone_call", partition_key = person_id)]
-/// pub struct PhoneCall {
-///     pub person_id: u64,
-///     pub phone_number: String,
-///     pub last_called: String,
-/// }
-///
-/// use eventosaurus::Storable;
-/// assert_eq!(PhoneCall::TABLE.name, "phone_call");
-/// assert_eq!(PhoneCall::TABLE.full_name("localhost"), "localhost_phone_call");
-/// ```
-pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized + 'static {
-    /// The Rust type of the partition key field.
-    type PartitionKey: PartitionKeyValue + Send + Sync;
-
-    /// The table definition.
-    const TABLE: &'static TableDef;
-
-    /// The composite string digested into `event_uuid`, or `None` for a random id.
-    ///
-    /// See [`event_id`](crate::event_id) for the format.
-    fn composite_key(&self) -> Option<String>;
-
-    /// The event's own attributes as an item (without `event_uuid` and `created_at`).
-    ///
-    /// The default is `serde_dynamo::to_item`. `#[derive(Storable)]` generates a direct
-    /// encoder that builds the same item without serde for fields of known scalar types
-    /// (see [`codec::fast`](crate::codec::fast)). Called by [`codec::encode`](crate::codec::encode).
-    #[doc(hidden)]
-    fn encode_attributes(
-        &self,
-    ) -> std::result::Result<std::collections::HashMap<String, AttributeValue>, serde_dynamo::Error>
-    {
-        serde_dynamo::to_item(self)
-    }
-
-    /// The event from an item's own attributes: the mirror of `encode_attributes`. The
-    /// default is `serde_dynamo::from_item`.
-    #[doc(hidden)]
-    fn decode_attributes(
-        item: std::collections::HashMap<String, AttributeValue>,
-    ) -> std::result::Result<Self, serde_dynamo::Error> {
-        serde_dynamo::from_item(item)
-    }
-
-    /// The id this event is stored under: derived from the composite key, or random.
-    fn event_uuid(&self) -> Uuid {
-        match self.composite_key() {
-            Some(composite) => event_id::composite_event_uuid(&composite),
-            None => event_id::random_event_uuid(),
-        }
-    }
-
-    /// Reads one event by its partition key and `event_uuid`: see [`Store::get`].
-    ///
-    /// For everything else, use the query builder the derive generates:
-    /// `PhoneCall::query().by_person_id(5).run(&store)` (see [`query`](crate::query)).
-    fn get(
-        store: &Store,
-        partition_key: impl Into<Self::PartitionKey>,
-        event_uuid: Uuid,
-    ) -> impl Future<Output = Result<Option<StoredEvent<Self>>>> + Send + '_ {
-        let partition_key: Self::PartitionKey = partition_key.into();
-        store.get::<Self>(partition_key, event_uuid)
-    }
-
-    /// Stores the event with a conditional write: see [`Store::store`].
-    fn store<'a>(
-        &'a self,
-        store: &'a Store,
-    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
-        store.store(self)
-    }
-
-    /// Stores the event without waiting for room in an async queue: see [`Store::try_store`].
-    fn try_store<'a>(
-        &'a self,
-        store: &'a Store,
-    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
-        store.try_store(self)
-    }
-}
-
-/// The per-event-type failure hook: called with an event that could not be stored, whether
-/// the failure was synchronous (`store` returned the error) or happened later in an
-/// [`AsyncQueue`](crate::persist::AsyncQueue) worker after all retries.
-///
-/// `#[derive(Storable)]` implements it with the default, which logs through `tracing`. To
-/// override it, add `#[eventosaurus(custom_on_error)]` and implement it yourself:
-///
-/// ```
-/// #[derive(serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
-/// #[eventosaurus(table = "neat_event", partition_key = location, custom_on_error)]
-/// pub struct NeatEvent { pub location: String }
-///
-/// impl eventosaurus::OnError for NeatEvent {
-///     fn on_error(&self, error: &eventosaurus::Error) {
-///         eprintln!("could not store the neat event at {}: {error}", self.location);
-///     }
-/// }
-/// ```
-pub trait OnError {
-    /// Called with the event and the error. The default logs at `error` level.
-    fn on_error(&self, error: &Error) {
-        tracing::error!(event_type = std::any::type_name::<Self>(), %error, "event could not be stored");
-    }
-}
+use crate::plan::{Plan, QueryOptions, Select};
+use crate::schema::{TableDef, EVENT_UUID};
 
 /// The typed failure hook of `E`, as a plain function a type-erased write can carry.
 fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
@@ -149,81 +33,6 @@ fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
     }
 }
 
-/// A type that can be a partition key: integers (`N`) and strings (`S`).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an eventosaurus partition key",
-    label = "partition keys must be integers (stored as N) or `String` (stored as S)"
-)]
-pub trait PartitionKeyValue {
-    /// The key as a DynamoDB attribute value.
-    fn to_attribute_value(&self) -> AttributeValue;
-}
-
-impl PartitionKeyValue for String {
-    fn to_attribute_value(&self) -> AttributeValue {
-        AttributeValue::S(self.clone())
-    }
-}
-
-impl PartitionKeyValue for str {
-    fn to_attribute_value(&self) -> AttributeValue {
-        AttributeValue::S(self.to_owned())
-    }
-}
-
-macro_rules! integer_keys {
-    ($($t:ty),*) => {$(
-        impl PartitionKeyValue for $t {
-            fn to_attribute_value(&self) -> AttributeValue {
-                AttributeValue::N(self.to_string())
-            }
-        }
-    )*};
-}
-integer_keys!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
-
-/// What a store did. A duplicate is an outcome, not an error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StoreOutcome {
-    /// The event was written.
-    Stored {
-        /// The id it was written under.
-        event_uuid: Uuid,
-        /// Its `created_at`.
-        created_at: String,
-    },
-    /// An event with the same `event_uuid` was already stored; nothing was written.
-    Duplicate {
-        /// The id that already exists.
-        event_uuid: Uuid,
-    },
-    /// The event was handed to an [`AsyncQueue`](crate::persist::AsyncQueue), which writes
-    /// it in the background (as `Stored` or `Duplicate`, or reports it to the failure hooks).
-    Enqueued {
-        /// The id it will be written under.
-        event_uuid: Uuid,
-        /// Its `created_at`, fixed at enqueue time.
-        created_at: String,
-    },
-}
-
-impl StoreOutcome {
-    /// The event's id, whatever the outcome.
-    pub fn event_uuid(&self) -> Uuid {
-        match self {
-            StoreOutcome::Stored { event_uuid, .. }
-            | StoreOutcome::Duplicate { event_uuid }
-            | StoreOutcome::Enqueued { event_uuid, .. } => *event_uuid,
-        }
-    }
-
-    /// Whether the event was a duplicate.
-    pub fn is_duplicate(&self) -> bool {
-        matches!(self, StoreOutcome::Duplicate { .. })
-    }
-}
-
 /// The handle for storing and querying events. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Store {
@@ -231,17 +40,22 @@ pub struct Store {
 }
 
 struct Inner {
-    ctx: Context,
+    backend: Arc<dyn Backend>,
+    /// The SDK client, when the backend is DynamoDB (for table administration).
+    client: Option<Client>,
     environment_prefix: String,
     persistor: Arc<dyn Persistor>,
     global_hook: Option<GlobalErrorHook>,
+    /// The AWS configuration the client was built from, when [`Store::connect`] built it:
+    /// other clients (DynamoDB Streams) are built from the same region, credentials, endpoint.
+    sdk_config: Option<aws_config::SdkConfig>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("environment_prefix", &self.inner.environment_prefix)
-            .field("endpoint", &self.inner.ctx.endpoint_label)
+            .field("backend", &self.inner.backend.label())
             .finish_non_exhaustive()
     }
 }
@@ -252,77 +66,18 @@ impl Store {
         Store::connect(Config::from_env()?).await
     }
 
-    /// Builds the SDK client from `config` and `aws-config`'s usual sources.
+    /// Connects to DynamoDB with `config` and `aws-config`'s usual sources.
     ///
     /// For a loopback endpoint with no configured region or credentials, uses `us-east-1`
     /// and dummy credentials (see [`config`](crate::config)).
     pub async fn connect(config: Config) -> Result<Store> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint);
+        let sdk_config = DynamoDb::sdk_config(&config).await;
+        let dynamodb = DynamoDb::from_sdk_config(&sdk_config, config.endpoint.as_deref());
+        let mut store = Store::with_dynamodb(dynamodb, config.environment_prefix);
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner.sdk_config = Some(sdk_config);
         }
-        match &config.region {
-            Some(region) => loader = loader.region(Region::new(region.clone())),
-            None if config.is_loopback() => {
-                // Environment and profile only: never instance metadata for a local endpoint.
-                let region = RegionProviderChain::first_try(
-                    aws_config::environment::EnvironmentVariableRegionProvider::new(),
-                )
-                .or_else(aws_config::profile::ProfileFileRegionProvider::builder().build())
-                .or_else(Region::from_static(LOOPBACK_DEFAULT_REGION));
-                loader = loader.region(region);
-            }
-            None => {}
-        }
-        match &config.credentials {
-            Some((key, secret)) => {
-                loader = loader.credentials_provider(Credentials::new(
-                    key,
-                    secret,
-                    None,
-                    None,
-                    "eventosaurus-config",
-                ))
-            }
-            None if config.is_loopback() => {
-                let chain = CredentialsProviderChain::first_try(
-                    "Environment",
-                    aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-                )
-                .or_else(
-                    "Profile",
-                    aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
-                )
-                .or_else(
-                    "DynamoDBLocal",
-                    Credentials::new(
-                        "eventosauruslocal",
-                        "eventosauruslocal",
-                        None,
-                        None,
-                        "eventosaurus-loopback",
-                    ),
-                );
-                loader = loader.credentials_provider(chain);
-            }
-            None => {}
-        }
-        let sdk_config = loader.load().await;
-        let endpoint_label = match &config.endpoint {
-            Some(endpoint) => endpoint.clone(),
-            None => format!(
-                "the AWS endpoint of region {}",
-                sdk_config
-                    .region()
-                    .map(|r| r.as_ref())
-                    .unwrap_or("(none configured)")
-            ),
-        };
-        Ok(Store::from_parts(
-            Client::new(&sdk_config),
-            config.environment_prefix,
-            endpoint_label,
-        ))
+        Ok(store)
     }
 
     /// Wraps an SDK client you built yourself; `config` supplies the environment prefix.
@@ -331,22 +86,41 @@ impl Store {
             .endpoint()
             .unwrap_or("the client's configured endpoint")
             .to_owned();
-        Store::from_parts(client, config.environment_prefix.clone(), label)
+        Store::with_dynamodb(
+            DynamoDb::new(client, label),
+            config.environment_prefix.clone(),
+        )
     }
 
-    fn from_parts(client: Client, environment_prefix: String, endpoint_label: String) -> Store {
+    fn with_dynamodb(dynamodb: DynamoDb, environment_prefix: String) -> Store {
+        let client = dynamodb.client().clone();
+        let mut store = Store::with_backend(Arc::new(dynamodb), environment_prefix);
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner.client = Some(client);
+        }
+        store
+    }
+
+    /// A store over any [`Backend`], with the [`Synchronous`] persistor.
+    ///
+    /// The environment prefix is taken as given (validate it with [`Config`] first if it
+    /// comes from outside).
+    pub fn with_backend(backend: Arc<dyn Backend>, environment_prefix: impl Into<String>) -> Store {
         Store {
             inner: Arc::new(Inner {
-                ctx: Context::new(client, endpoint_label),
-                environment_prefix,
+                backend,
+                client: None,
+                environment_prefix: environment_prefix.into(),
                 persistor: Arc::new(Synchronous),
                 global_hook: None,
+                sdk_config: None,
             }),
         }
     }
 
-    /// A test-mode store: events live in memory, no DynamoDB and no network, with the same
-    /// semantics (conditional dedup, `created_at` order, queries). Tables need not be created.
+    /// A test-mode store: events live in memory ([`Memory`]), no DynamoDB and no network,
+    /// with the same semantics (conditional dedup, `created_at` order, queries), through the
+    /// same persistors and query executor. Tables need not be created.
     ///
     /// ```
     /// # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
@@ -356,41 +130,25 @@ impl Store {
     /// use eventosaurus::Storable;
     /// let store = eventosaurus::Store::test();
     /// PhoneCall { person_id: 5, phone_number: "555-0100".into() }.store(&store).await?;
-    /// let stored = store.events::<PhoneCall>()?;
+    /// let stored = store.events::<PhoneCall>().await?;
     /// assert_eq!(stored.len(), 1);
     /// assert_eq!(stored[0].phone_number, "555-0100");
     /// # Ok(()) }
     /// ```
     pub fn test() -> Store {
-        // A client that is never used: test mode does no I/O. It points at the discard port.
-        let sdk = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::from_static(LOOPBACK_DEFAULT_REGION))
-            .endpoint_url("http://127.0.0.1:9")
-            .credentials_provider(Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "eventosaurus-test-mode",
-            ))
-            .build();
-        Store::from_parts(
-            Client::from_conf(sdk),
-            "test".to_owned(),
-            "test mode (in memory)".to_owned(),
-        )
-        .with_persistor(Memory::new())
+        Store::with_backend(Arc::new(Memory::new()), "test")
     }
 
     /// This store with another persistor (same client, prefix and hooks).
     pub fn with_persistor(&self, persistor: impl Persistor) -> Store {
         Store {
             inner: Arc::new(Inner {
-                ctx: self.inner.ctx.clone(),
+                backend: self.inner.backend.clone(),
+                client: self.inner.client.clone(),
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: Arc::new(persistor),
                 global_hook: self.inner.global_hook.clone(),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         }
     }
@@ -404,39 +162,74 @@ impl Store {
     ) -> Store {
         Store {
             inner: Arc::new(Inner {
-                ctx: self.inner.ctx.clone(),
+                backend: self.inner.backend.clone(),
+                client: self.inner.client.clone(),
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: self.inner.persistor.clone(),
                 global_hook: Some(Arc::new(hook)),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         }
     }
 
-    /// The in-memory backend, for a [`Store::test`] store.
-    pub fn memory(&self) -> Option<&Memory> {
-        self.inner.persistor.as_memory()
-    }
-
-    /// Every stored event of type `E`, in write order: for asserting in tests what a test-mode
-    /// store received. Fails with [`Error::NotTestMode`] on a DynamoDB-backed store.
-    pub fn events<E: Storable>(&self) -> Result<Vec<StoredEvent<E>>> {
-        let memory = self.memory().ok_or(Error::NotTestMode)?;
+    /// Every stored event of type `E`, oldest first (by `created_at`; in write order within
+    /// a millisecond in test mode): for asserting in tests what a store received.
+    ///
+    /// It is a consistent Scan of the event type's table, through the backend: on DynamoDB
+    /// it reads the whole table, so keep it for tests and small tables.
+    pub async fn events<E: Storable>(&self) -> Result<Vec<StoredEvent<E>>> {
+        let options = QueryOptions {
+            allow_scan: true,
+            consistent_read: true,
+            ..QueryOptions::default()
+        };
+        let plan = Plan::build(
+            E::TABLE,
+            &self.inner.environment_prefix,
+            &[],
+            &options,
+            Select::Items,
+        )?;
+        let items = collect_items(self.inner.backend.clone(), plan).await?;
         let table = self.table_name(E::TABLE);
-        memory
-            .items(&table)
+        let mut events = items
             .into_iter()
             .map(|item| codec::decode(item, &table))
-            .collect()
+            .collect::<Result<Vec<StoredEvent<E>>>>()?;
+        events.sort_by_key(|event| event.created_at);
+        Ok(events)
     }
 
-    /// The client and endpoint persistors write through.
-    pub fn persist_context(&self) -> &Context {
-        &self.inner.ctx
+    /// The backend every read and write goes through.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.inner.backend
     }
 
     /// The underlying `aws-sdk-dynamodb` client, for anything eventosaurus does not cover.
-    pub fn client(&self) -> &Client {
-        &self.inner.ctx.client
+    /// [`Error::NotDynamoDb`] for a store over another backend (test mode).
+    pub fn client(&self) -> Result<&Client> {
+        self.inner.client.as_ref().ok_or(Error::NotDynamoDb {
+            backend: self.inner.backend.label().to_owned(),
+        })
+    }
+
+    pub(crate) fn call_site<'a>(
+        &'a self,
+        operation: &'static str,
+        table: &'a str,
+    ) -> crate::error::CallSite<'a> {
+        crate::error::CallSite {
+            operation,
+            table,
+            endpoint: self.inner.backend.label(),
+        }
+    }
+
+    /// The AWS configuration (region, credentials, endpoint) the client was built from, when
+    /// [`Store::connect`] built it; `None` for [`Store::with_client`] and [`Store::test`].
+    /// The stream consumer builds its DynamoDB Streams client from it.
+    pub fn sdk_config(&self) -> Option<&aws_config::SdkConfig> {
+        self.inner.sdk_config.as_ref()
     }
 
     /// The environment prefix of every table this store touches.
@@ -447,10 +240,6 @@ impl Store {
     /// The full table name of a definition in this store's environment.
     pub fn table_name(&self, def: &TableDef) -> String {
         def.full_name(&self.inner.environment_prefix)
-    }
-
-    pub(crate) fn call_site<'a>(&'a self, operation: &'static str, table: &'a str) -> CallSite<'a> {
-        self.inner.ctx.call_site(operation, table)
     }
 
     /// Stores an event: assigns `event_uuid` and `created_at`, then hands it to the
@@ -474,7 +263,7 @@ impl Store {
     async fn store_with<E: Storable>(&self, event: &E, try_only: bool) -> Result<StoreOutcome> {
         let table_name = self.table_name(E::TABLE);
         let event_uuid = event.event_uuid();
-        let created_at = event_id::created_at_now();
+        let created_at = CreatedAt::now();
         let item = match codec::encode(event, &table_name, &event_uuid, &created_at) {
             Ok(item) => item,
             Err(error) => {
@@ -502,9 +291,11 @@ impl Store {
         };
         let persistor = &self.inner.persistor;
         let result = if try_only {
-            persistor.try_persist(&self.inner.ctx, write).await
+            persistor
+                .try_persist(self.inner.backend.as_ref(), write)
+                .await
         } else {
-            persistor.persist(&self.inner.ctx, write).await
+            persistor.persist(self.inner.backend.as_ref(), write).await
         };
         if let Err(error) = &result {
             if !matches!(error, Error::QueueFull { .. }) {
@@ -550,30 +341,46 @@ impl Store {
     ) -> Result<Option<StoredEvent<E>>> {
         let def = E::TABLE;
         let table = self.table_name(def);
-        let at = self.call_site("GetItem", &table);
-        let key = partition_key.into().to_attribute_value();
-        let event_uuid_value = AttributeValue::S(event_uuid.hyphenated().to_string());
-        if let Some(memory) = self.memory() {
-            let found = memory.items(&table).into_iter().find(|item| {
-                item.get(EVENT_UUID) == Some(&event_uuid_value)
-                    && item
-                        .get(def.partition_key)
-                        .is_some_and(|v| crate::persist::memory::same_value(v, &key))
-            });
-            return found.map(|item| codec::decode(item, &table)).transpose();
-        }
-        let output = self
-            .client()
-            .get_item()
-            .table_name(&table)
-            .key(def.partition_key, key)
-            .key(EVENT_UUID, event_uuid_value)
-            .send()
-            .await
-            .map_err(|err| classify(err, at).into_error(at))?;
-        output
-            .item
-            .map(|item| codec::decode(item, &table))
-            .transpose()
+        let mut key = codec::Item::with_capacity(2);
+        key.insert(
+            def.partition_key.to_owned(),
+            partition_key.into().to_attribute_value(),
+        );
+        key.insert(
+            EVENT_UUID.to_owned(),
+            AttributeValue::S(event_uuid.hyphenated().to_string()),
+        );
+        let found = self.inner.backend.get(&table, def, key).await?;
+        found.map(|item| codec::decode(item, &table)).transpose()
+    }
+}
+
+impl BackendSource for Store {
+    fn shared_backend(&self) -> Arc<dyn Backend> {
+        self.inner.backend.clone()
+    }
+}
+
+impl EventStore for Store {
+    fn store_event<'a, E: Storable>(
+        &'a self,
+        event: &'a E,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
+        self.store(event)
+    }
+
+    fn try_store_event<'a, E: Storable>(
+        &'a self,
+        event: &'a E,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
+        self.try_store(event)
+    }
+
+    fn get_event<E: Storable>(
+        &self,
+        partition_key: E::PartitionKey,
+        event_uuid: Uuid,
+    ) -> impl Future<Output = Result<Option<StoredEvent<E>>>> + Send + '_ {
+        self.get::<E>(partition_key, event_uuid)
     }
 }

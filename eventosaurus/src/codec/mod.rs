@@ -14,12 +14,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::table::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID};
-use crate::Storable;
+pub use crate::model::StoredEvent;
+use crate::model::{CreatedAt, Storable};
+use crate::schema::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID};
 
 #[doc(hidden)]
 pub mod fast;
-pub mod number;
 pub mod validate;
 
 pub use crate::error::Violation;
@@ -39,24 +39,6 @@ pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 /// exactly this: 204,800 bytes is accepted, one more is rejected.)
 pub const MAX_EVENT_SIZE: usize = MAX_ITEM_SIZE / 2;
 
-/// An event as read back: the event, with the id and timestamp it was stored with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent<E> {
-    /// The event itself.
-    pub event: E,
-    /// Its `event_uuid` (the table's sort key).
-    pub event_uuid: Uuid,
-    /// Its `created_at`, e.g. `2026-11-23T19:38:57.123Z`.
-    pub created_at: String,
-}
-
-impl<E> std::ops::Deref for StoredEvent<E> {
-    type Target = E;
-    fn deref(&self) -> &E {
-        &self.event
-    }
-}
-
 /// Serializes an event and adds `event_uuid` and `created_at`.
 ///
 /// Fails if the event's own fields use a reserved name ([`Error::InvalidEvent`]), if a
@@ -68,7 +50,7 @@ pub fn encode<E: Storable>(
     event: &E,
     table: &str,
     event_uuid: &Uuid,
-    created_at: impl Into<String>,
+    created_at: &CreatedAt,
 ) -> Result<Item> {
     let def = E::TABLE;
     let mut item: Item = event.encode_attributes().map_err(|source| Error::Encode {
@@ -83,7 +65,10 @@ pub fn encode<E: Storable>(
         .insert(EVENT_UUID.to_owned(), AttributeValue::S(id.to_owned()))
         .map(|_| EVENT_UUID)
         .or(item
-            .insert(CREATED_AT.to_owned(), AttributeValue::S(created_at.into()))
+            .insert(
+                CREATED_AT.to_owned(),
+                AttributeValue::S(created_at.to_string()),
+            )
             .map(|_| CREATED_AT));
     if let Some(reserved) = replaced {
         return Err(Error::InvalidEvent {
@@ -122,7 +107,9 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
         }
     };
     let created_at = match item.remove(CREATED_AT) {
-        Some(AttributeValue::S(s)) => s,
+        Some(AttributeValue::S(s)) => {
+            CreatedAt::parse(&s).map_err(|e| decode_error(format!("`{CREATED_AT}`: {e}")))?
+        }
         _ => {
             return Err(decode_error(format!(
                 "the item has no string `{CREATED_AT}`"

@@ -3,7 +3,8 @@
 //!
 //! The rules are DynamoDB's own, checked against DynamoDB Local (`tests/codec_limits.rs`):
 //!
-//! * numbers (`N`, and each element of `NS`): see [`number`](super::number);
+//! * numbers (`N`, and each element of `NS`): [`Number::parse`] (38 significant digits, a
+//!   magnitude of zero or from `1E-130` to below `1E+126`);
 //! * sets (`SS`, `NS`, `BS`) are not empty and hold no element twice;
 //! * attribute names and map keys are 1 to 65,535 bytes;
 //! * `NULL` is `true`;
@@ -12,7 +13,7 @@
 //! * the string partition key is 1 to 2,048 bytes.
 //!
 //! Sizes ([`item_size`]): a name or string counts its UTF-8 bytes, a binary its bytes, a
-//! number follows the digit-pair rule ([`Number::size`]), a boolean or null 1 byte, a set
+//! number follows the digit-pair rule ([`Number::stored_size`]), a boolean or null 1 byte, a set
 //! the sum of its elements, a list or map 3 bytes plus, per element, 1 byte plus the
 //! element (and its key, for a map).
 
@@ -20,9 +21,9 @@ use std::collections::HashSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::number::{self, Number};
 use super::Item;
 use crate::error::Violation;
+use crate::number::{self, Number, NumberError};
 
 /// The deepest level a value may sit at (an attribute of the item is level 1).
 pub const MAX_DEPTH: usize = 32;
@@ -135,7 +136,7 @@ fn quick_size(item: &Item, key: Option<(&str, bool)>) -> Option<usize> {
         size += name.len()
             + match value {
                 AttributeValue::S(s) => s.len(),
-                AttributeValue::N(n) => number::size_if_valid(n)?,
+                AttributeValue::N(n) => number::stored_size(n).ok()?,
                 AttributeValue::Bool(_) | AttributeValue::Null(true) => 1,
                 other => check_value(other, 1).ok()?,
             };
@@ -206,21 +207,27 @@ fn check_name(name: &str) -> Result<usize, Found> {
 }
 
 fn check_number(text: &str) -> Result<Number, Found> {
-    number::check(text).map_err(Found::new)
+    Number::parse(text).map_err(|error| Found::new(number_violation(text, error)))
+}
+
+/// The rule a number's text breaks, in the terms of an item's value.
+fn number_violation(text: &str, error: NumberError) -> Violation {
+    let value = text.to_owned();
+    match error {
+        NumberError::TooManyDigits { digits, .. } => Violation::TooManyDigits { value, digits },
+        NumberError::TooLarge { .. } => Violation::MagnitudeTooLarge { value },
+        NumberError::TooSmall { .. } => Violation::MagnitudeTooSmall { value },
+        NumberError::Syntax { .. } => Violation::NotANumber { value },
+    }
 }
 
 /// Checks `value`, which sits at `level`, and returns its size.
 fn check_value(value: &AttributeValue, level: usize) -> Result<usize, Found> {
     Ok(match value {
         AttributeValue::S(s) => s.len(),
-        AttributeValue::N(n) => match number::size_if_valid(n) {
-            Some(size) => size,
-            None => {
-                return Err(check_number(n)
-                    .err()
-                    .unwrap_or_else(|| Found::new(Violation::NotANumber { value: n.clone() })))
-            }
-        },
+        AttributeValue::N(n) => {
+            number::stored_size(n).map_err(|error| Found::new(number_violation(n, error)))?
+        }
         AttributeValue::Bool(_) => 1,
         AttributeValue::Null(true) => 1,
         AttributeValue::Null(false) => return Err(Found::new(Violation::NullFalse)),
@@ -298,8 +305,9 @@ fn check_number_set(set: &[String]) -> Result<usize, Found> {
     let mut seen = HashSet::with_capacity(set.len());
     for (i, text) in set.iter().enumerate() {
         let number = check_number(text).map_err(|f| f.at(Segment::Index(i)))?;
-        size += number.size();
-        if set.len() > 1 && !seen.insert(canonical(text, &number)) {
+        size += number.stored_size();
+        // Numbers compare by value, as in DynamoDB: `1`, `1.0` and `10E-1` are one element.
+        if set.len() > 1 && !seen.insert(number) {
             return Err(Found::new(Violation::DuplicateInSet {
                 value: text.clone(),
             })
@@ -309,25 +317,10 @@ fn check_number_set(set: &[String]) -> Result<usize, Found> {
     Ok(size)
 }
 
-/// A number's value as a key: sign, exponent and significant digits (so `1`, `1.0` and
-/// `10E-1` are equal, as DynamoDB compares them).
-fn canonical(text: &str, number: &Number) -> (bool, i64, String) {
-    if number.is_zero() {
-        return (false, 0, String::new());
-    }
-    let mantissa = text.split(['e', 'E']).next().unwrap_or(text);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let digits = digits
-        .trim_start_matches('0')
-        .trim_end_matches('0')
-        .to_owned();
-    (number.negative, number.exponent, digits)
-}
-
 fn lenient_number_size(text: &str) -> usize {
-    match Number::parse(text) {
-        Some(number) => number.size(),
-        None => text.len().div_ceil(2) + 1,
+    match Number::parse_unbounded(text) {
+        Ok(number) => number.stored_size(),
+        Err(_) => text.len().div_ceil(2) + 1,
     }
 }
 

@@ -7,12 +7,15 @@
 //! * [`Synchronous`] (the default): one conditional PutItem, awaited.
 //! * [`AsyncQueue`]: a bounded queue drained by background tokio workers that write, retry
 //!   and report failures; `store` returns as soon as the event is enqueued.
-//! * [`Memory`]: test mode, no DynamoDB at all, same semantics (see [`Store::test`](crate::Store::test)).
 //! * your own: implement [`Persistor`].
+//!
+//! A persistor decides *when and how* to write; *where* is the store's
+//! [`Backend`]: DynamoDB, or memory in test mode. Reads never go through a persistor.
 //!
 //! # Writing a persistor
 //!
 //! ```
+//! use eventosaurus::backend::Backend;
 //! use eventosaurus::persist::{EventWrite, PersistFuture, Persistor, Synchronous};
 //!
 //! /// Counts events, then writes them like the default persistor.
@@ -20,9 +23,9 @@
 //! struct Counting { count: std::sync::atomic::AtomicU64, inner: Synchronous }
 //!
 //! impl Persistor for Counting {
-//!     fn persist<'a>(&'a self, ctx: &'a eventosaurus::persist::Context, write: EventWrite) -> PersistFuture<'a> {
+//!     fn persist<'a>(&'a self, backend: &'a dyn Backend, write: EventWrite) -> PersistFuture<'a> {
 //!         self.count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-//!         self.inner.persist(ctx, write)
+//!         self.inner.persist(backend, write)
 //!     }
 //! }
 //! ```
@@ -39,20 +42,21 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::Client;
 use uuid::Uuid;
 
+use crate::backend::{Backend, PutOutcome};
 use crate::codec::Item;
 use crate::error::{Error, Result};
-use crate::store::StoreOutcome;
-use crate::table::TableDef;
+use crate::model::{CreatedAt, Storable, StoreOutcome, StoredEvent};
+use crate::plan::items_equal;
+use crate::schema::{TableDef, CREATED_AT};
 
-pub mod memory;
 pub mod queue;
+mod retry;
 pub mod sync;
 
-pub use memory::Memory;
 pub use queue::{AsyncQueue, QueueOptions, QueueStats};
+pub use retry::Backoff;
 pub use sync::Synchronous;
 
 /// The future a persistor returns.
@@ -60,40 +64,6 @@ pub type PersistFuture<'a> = Pin<Box<dyn Future<Output = Result<StoreOutcome>> +
 
 /// A store-wide failure hook: called with every event that finally fails to be written.
 pub type GlobalErrorHook = Arc<dyn Fn(&FailedEvent<'_>, &Error) + Send + Sync>;
-
-/// What a persistor needs besides the event: the SDK client and where it points.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub(crate) client: Client,
-    pub(crate) endpoint_label: String,
-}
-
-impl Context {
-    /// A context for a client; `endpoint_label` is used in error messages.
-    pub fn new(client: Client, endpoint_label: impl Into<String>) -> Context {
-        Context {
-            client,
-            endpoint_label: endpoint_label.into(),
-        }
-    }
-
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub(crate) fn call_site<'a>(
-        &'a self,
-        operation: &'static str,
-        table: &'a str,
-    ) -> crate::error::CallSite<'a> {
-        crate::error::CallSite {
-            operation,
-            table,
-            endpoint: &self.endpoint_label,
-        }
-    }
-}
 
 /// The write of one event, ready to be persisted.
 #[derive(Clone)]
@@ -107,7 +77,7 @@ pub struct EventWrite {
     /// The event's id.
     pub event_uuid: Uuid,
     /// The event's timestamp.
-    pub created_at: String,
+    pub created_at: CreatedAt,
     pub(crate) hooks: FailureHooks,
 }
 
@@ -143,7 +113,7 @@ pub struct FailedEvent<'a> {
 
 impl FailedEvent<'_> {
     /// Decodes the item back into the event type, e.g. to log or re-queue it.
-    pub fn decode<E: crate::Storable>(&self) -> Result<crate::StoredEvent<E>> {
+    pub fn decode<E: Storable>(&self) -> Result<StoredEvent<E>> {
         let item = self.item.ok_or_else(|| Error::Decode {
             event_type: self.table.event_type,
             table: self.table_name.to_owned(),
@@ -164,40 +134,91 @@ impl EventWrite {
     pub fn stored(&self) -> StoreOutcome {
         StoreOutcome::Stored {
             event_uuid: self.event_uuid,
-            created_at: self.created_at.clone(),
+            created_at: self.created_at,
         }
     }
 
+    /// The outcome of this write's conditional put.
+    ///
+    /// `earlier_attempt_may_have_landed` says whether an earlier attempt of this same write
+    /// failed in a way that may have written it anyway (a lost response, a timeout, a 5xx:
+    /// see [`Error::may_have_been_applied`]). Only then can an existing item be this write's
+    /// own: if it is identical (the same `event_uuid`, the same `created_at`, fixed when the
+    /// event was stored and carried by every retry, and the same attributes), the outcome is
+    /// [`Stored`](StoreOutcome::Stored).
+    /// Anything else is another write that got there first:
+    /// [`Duplicate`](StoreOutcome::Duplicate). (So two `store()` calls of one composite event
+    /// in the same millisecond are still `Stored` then `Duplicate`.)
+    pub fn outcome(&self, put: PutOutcome, earlier_attempt_may_have_landed: bool) -> StoreOutcome {
+        match put {
+            PutOutcome::Written => self.stored(),
+            PutOutcome::Exists {
+                existing: Some(existing),
+            } if earlier_attempt_may_have_landed && self.is_own(&existing) => self.stored(),
+            PutOutcome::Exists { .. } => StoreOutcome::Duplicate {
+                event_uuid: self.event_uuid,
+            },
+        }
+    }
+
+    /// Whether `existing` is this write's item: every attribute equal as DynamoDB compares
+    /// them (numbers by value, sets in any order), `created_at` and `event_uuid` included.
+    fn is_own(&self, existing: &Item) -> bool {
+        existing.contains_key(CREATED_AT) && items_equal(existing, &self.item)
+    }
+
     /// Hands a final failure to the event type's `on_error` and the store's global hook.
-    pub fn report_failure(&self, error: &Error) {
+    ///
+    /// Each hook runs under [`catch_unwind`](std::panic::catch_unwind): a hook that panics
+    /// is logged and does not keep the other hook (or the caller) from running. Returns the
+    /// number of hooks that panicked.
+    pub fn report_failure(&self, error: &Error) -> u32 {
         let failed = FailedEvent {
             table: self.table,
             table_name: &self.table_name,
             item: Some(&self.item),
             event_uuid: self.event_uuid,
         };
+        let mut panics = 0;
+        let mut run = |which: &str, hook: &dyn Fn(&FailedEvent<'_>, &Error)| {
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&failed, error)));
+            if let Err(payload) = outcome {
+                panics += 1;
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_owned());
+                tracing::error!(
+                    hook = which,
+                    table = %self.table_name,
+                    event_uuid = %self.event_uuid,
+                    panic = %message,
+                    "a failure hook panicked; the failure is still counted"
+                );
+            }
+        };
         if let Some(typed) = self.hooks.typed {
-            typed(&failed, error);
+            run("on_error", &typed);
         }
         if let Some(global) = &self.hooks.global {
-            global(&failed, error);
+            run("error hook", global.as_ref());
         }
+        panics
     }
 }
 
 /// Writes events. Implement it to plug in your own persistence; see the module docs.
 pub trait Persistor: Send + Sync + 'static {
     /// Persists one event, waiting for room if the persistor is bounded.
-    fn persist<'a>(&'a self, ctx: &'a Context, write: EventWrite) -> PersistFuture<'a>;
+    ///
+    /// `backend` is the store's: write through it unless you keep your own.
+    fn persist<'a>(&'a self, backend: &'a dyn Backend, write: EventWrite) -> PersistFuture<'a>;
 
     /// Persists one event without waiting for room: a bounded persistor returns
     /// [`Error::QueueFull`] instead. The default is [`persist`](Persistor::persist).
-    fn try_persist<'a>(&'a self, ctx: &'a Context, write: EventWrite) -> PersistFuture<'a> {
-        self.persist(ctx, write)
-    }
-
-    /// The in-memory backend, when this persistor is test mode's.
-    fn as_memory(&self) -> Option<&Memory> {
-        None
+    fn try_persist<'a>(&'a self, backend: &'a dyn Backend, write: EventWrite) -> PersistFuture<'a> {
+        self.persist(backend, write)
     }
 }

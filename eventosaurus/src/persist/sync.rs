@@ -1,59 +1,53 @@
-//! The synchronous persistor: one conditional PutItem per event, awaited.
+//! The synchronous persistor: one conditional put per event, awaited, with a few retries.
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use std::time::Duration;
 
-use crate::codec::Item;
-use crate::error::{classify, Result, SdkFailure};
-use crate::persist::{Context, EventWrite, PersistFuture, Persistor};
-use crate::store::StoreOutcome;
+use crate::backend::Backend;
+use crate::persist::{Backoff, EventWrite, PersistFuture, Persistor};
 
-/// The condition that makes the first write of an `event_uuid` win.
-pub const PUT_CONDITION: &str = "attribute_not_exists(event_uuid)";
-
-/// Writes each event with a conditional PutItem before `store` returns. The default.
+/// Writes each event with a conditional put (`attribute_not_exists(event_uuid)` on DynamoDB)
+/// before `store` returns. The default.
+///
+/// Throttling, network and 5xx errors are retried up to [`Synchronous::MAX_ATTEMPTS`] times
+/// in all, with exponential backoff and full jitter (the policy of the AWS SDKs' standard
+/// retry mode). The persistor makes the retries itself (the backend's put is a single
+/// attempt), so it knows when an earlier attempt may have landed, and a retry that meets its
+/// own item reports [`Stored`](crate::StoreOutcome::Stored), never
+/// [`Duplicate`](crate::StoreOutcome::Duplicate).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Synchronous;
 
-impl Persistor for Synchronous {
-    fn persist<'a>(&'a self, ctx: &'a Context, write: EventWrite) -> PersistFuture<'a> {
-        Box::pin(async move {
-            let EventWrite {
-                table_name,
-                item,
-                event_uuid,
-                created_at,
-                ..
-            } = write;
-            if put_if_absent(ctx, &table_name, item).await? {
-                Ok(StoreOutcome::Stored {
-                    event_uuid,
-                    created_at,
-                })
-            } else {
-                Ok(StoreOutcome::Duplicate { event_uuid })
-            }
-        })
-    }
+impl Synchronous {
+    /// Attempts per event, the first included.
+    pub const MAX_ATTEMPTS: u32 = 3;
+    /// The first backoff; it doubles per attempt, with full jitter.
+    pub const INITIAL_BACKOFF: Duration = Duration::from_millis(25);
+    /// The largest backoff.
+    pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 }
 
-/// Writes `item` unless an item with the same key exists: the first write wins.
-/// Returns `true` if it was written, `false` if it was a duplicate.
-pub async fn put_if_absent(ctx: &Context, table_name: &str, item: Item) -> Result<bool> {
-    let at = ctx.call_site("PutItem", table_name);
-    let result = ctx
-        .client
-        .put_item()
-        .table_name(table_name)
-        .set_item(Some(item))
-        .condition_expression(PUT_CONDITION)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(err) => match classify(err, at) {
-            SdkFailure::ConditionFailed => Ok(false),
-            other => Err(other.into_error(at)),
-        },
+impl Persistor for Synchronous {
+    fn persist<'a>(&'a self, backend: &'a dyn Backend, write: EventWrite) -> PersistFuture<'a> {
+        Box::pin(async move {
+            let mut backoff = Backoff::new(
+                Synchronous::MAX_ATTEMPTS,
+                Synchronous::INITIAL_BACKOFF,
+                Synchronous::MAX_BACKOFF,
+            );
+            let mut may_have_landed = false;
+            loop {
+                let put = backend
+                    .put_if_absent(&write.table_name, write.table, write.item.clone())
+                    .await;
+                match put {
+                    Ok(put) => return Ok(write.outcome(put, may_have_landed)),
+                    Err(error) if error.is_retryable() && backoff.wait().await => {
+                        may_have_landed |= error.may_have_been_applied();
+                        tracing::debug!(event_uuid = %write.event_uuid, %error, attempt = backoff.attempt(), "retrying put");
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        })
     }
 }

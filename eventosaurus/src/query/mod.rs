@@ -44,22 +44,17 @@
 //! * [`RawPages`]: executes a plan against DynamoDB, or in memory for a test-mode store
 //!   ([`memory::evaluate_request`]); [`Pages`] decodes it into events.
 
-mod condition;
-mod cursor;
-pub mod dynamic;
 mod exec;
-pub mod json;
-pub mod memory;
-mod plan;
 mod typed;
 
-pub use condition::{compare_numbers, matches_all, values_equal, Condition, Operator};
-pub use cursor::Cursor;
-pub use dynamic::ParseConditionError;
-pub use exec::{collect_items, count_items, Page, Pages, RawPage, RawPages};
-pub use plan::{Expressions, Operation, Plan, QueryOptions, Select};
+pub use crate::backend::{collect_items, count_items, RawPage, RawPages};
+pub use crate::plan::{
+    dynamic, json, matches_all, memory, values_equal, Condition, Cursor, Expressions, Operation,
+    Operator, ParseConditionError, Plan, QueryOptions, Select,
+};
+pub use exec::{Page, Pages};
 pub use typed::{
     begins_with, between, contains, eq, ge, gt, is_in, le, lt, ne, not_contains, Compare, Cond,
-    ContainerField, Containment, EventUuidField, IntoCondition, Prefix, Query, StringField,
-    ValueFor,
+    ContainerField, Containment, CreatedAtField, EventUuidField, IntoCondition, Prefix, Query,
+    StringField, ValueFor,
 };

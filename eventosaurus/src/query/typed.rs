@@ -8,13 +8,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::condition::{Condition, Operator};
-use super::cursor::Cursor;
-use super::exec::{collect_items, count_items, Pages};
-use super::plan::{Plan, QueryOptions, Select};
-use crate::codec::{self, StoredEvent};
-use crate::error::{Error, Result};
-use crate::{Storable, Store};
+use super::exec::Pages;
+use crate::backend::{collect_items, count_items};
+use crate::codec;
+use crate::error::{Error, QueryProblem, Result};
+use crate::model::{CreatedAt, Storable, StoredEvent};
+use crate::plan::Cursor;
+use crate::plan::{Condition, Operator};
+use crate::plan::{Plan, QueryOptions, Select};
+use crate::store::Store;
 
 /// Condition kind: comparisons (`EQ NE IN LT LE GT GE BETWEEN`), valid on any field.
 #[derive(Debug, Clone, Copy)]
@@ -165,6 +167,51 @@ impl ValueFor<EventUuidField> for &String {
     }
 }
 
+/// The type of the `created_at` attribute in `by_created_at(..)`: it takes a [`CreatedAt`],
+/// a `chrono::DateTime<Utc>` (truncated to the millisecond, as stored), or the text form
+/// (e.g. `"2026-11-23"` for `begins_with`, or `"2026-11-23T19:38:57.123Z"`).
+///
+/// ```
+/// # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+/// # #[eventosaurus(table = "phone_call", partition_key = person_id)]
+/// # pub struct PhoneCall { pub person_id: u64 }
+/// use chrono::{Duration, Utc};
+/// use eventosaurus::query::{begins_with, gt};
+/// let recent = PhoneCall::query().by_person_id(5).by_created_at(gt(Utc::now() - Duration::hours(1)));
+/// let plan = recent.plan("localhost").unwrap();
+/// assert_eq!(plan.index.as_deref(), Some("created_at_index"));
+/// let today = PhoneCall::query().by_person_id(5).by_created_at(begins_with("2026-11-23"));
+/// assert!(today.plan("localhost").is_ok());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub enum CreatedAtField {}
+
+impl ValueFor<CreatedAtField> for CreatedAt {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S(self.to_string()))
+    }
+}
+impl ValueFor<CreatedAtField> for chrono::DateTime<chrono::Utc> {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S(CreatedAt::from(*self).to_string()))
+    }
+}
+impl ValueFor<CreatedAtField> for &str {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S((*self).to_owned()))
+    }
+}
+impl ValueFor<CreatedAtField> for String {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S(self.clone()))
+    }
+}
+impl ValueFor<CreatedAtField> for &String {
+    fn to_attribute_value(&self) -> std::result::Result<AttributeValue, String> {
+        Ok(AttributeValue::S((*self).clone()))
+    }
+}
+
 /// Field types stored as strings (`S`): the fields `BEGINS_WITH` accepts.
 #[diagnostic::on_unimplemented(
     message = "BEGINS_WITH needs a string field, and `{Self}` is not stored as a string",
@@ -173,6 +220,7 @@ impl ValueFor<EventUuidField> for &String {
 pub trait StringField {}
 impl StringField for String {}
 impl StringField for EventUuidField {}
+impl StringField for CreatedAtField {}
 
 /// Field types `CONTAINS` / `NOT_CONTAINS` accept, with the value type `V` they look for:
 /// a substring of a `String`, or an element of a `Vec`, `VecDeque`, `HashSet` or `BTreeSet`.
@@ -209,54 +257,57 @@ collection_fields!(Vec<T>, VecDeque<T>, HashSet<T, S>, BTreeSet<T>);
 )]
 pub trait IntoCondition<F: ?Sized> {
     /// The untyped condition on `attribute`, or why a value could not be encoded.
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String>;
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem>;
 }
 
 fn encode_values<F: ?Sized, V: ValueFor<F>>(
     attribute: &str,
     operator: Operator,
     values: &[V],
-) -> std::result::Result<Condition, String> {
+) -> std::result::Result<Condition, QueryProblem> {
     let values = values
         .iter()
         .map(ValueFor::to_attribute_value)
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| format!("a value of {operator} on `{attribute}` cannot be encoded: {e}"))?;
+        .map_err(|reason| QueryProblem::Unencodable {
+            attribute: attribute.to_owned(),
+            operator,
+            reason,
+        })?;
     Ok(Condition::new(attribute, operator, values))
 }
 
 // `Serialize` keeps this blanket impl apart from the `Cond` impls below: `Cond` is not
 // `Serialize`, and no other crate can make it so.
 impl<F, V: Serialize + ValueFor<F>> IntoCondition<F> for V {
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String> {
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem> {
         encode_values::<F, V>(attribute, Operator::Eq, std::slice::from_ref(&self))
     }
 }
 
 impl<F, V: ValueFor<F>> IntoCondition<F> for Cond<V, Compare> {
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String> {
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem> {
         encode_values::<F, V>(attribute, self.operator, &self.values)
     }
 }
 
 impl<F: StringField, V: ValueFor<F>> IntoCondition<F> for Cond<V, Prefix> {
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String> {
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem> {
         encode_values::<F, V>(attribute, self.operator, &self.values)
     }
 }
 
 impl<F: ContainerField<V>, V> IntoCondition<F> for Cond<V, Containment> {
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String> {
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem> {
         let values = self
             .values
             .iter()
             .map(F::element_value)
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| {
-                format!(
-                    "a value of {} on `{attribute}` cannot be encoded: {e}",
-                    self.operator
-                )
+            .map_err(|reason| QueryProblem::Unencodable {
+                attribute: attribute.to_owned(),
+                operator: self.operator,
+                reason,
             })?;
         Ok(Condition::new(attribute, self.operator, values))
     }
@@ -274,7 +325,7 @@ pub struct Query<E> {
     conditions: Vec<Condition>,
     options: QueryOptions,
     /// Values that could not be encoded: reported when the query is planned.
-    problems: Vec<String>,
+    problems: Vec<QueryProblem>,
     event: PhantomData<fn() -> E>,
 }
 
@@ -400,7 +451,7 @@ impl<E: Storable> Query<E> {
         if let Some(problem) = self.problems.first() {
             return Err(Error::InvalidQuery {
                 table: E::TABLE.full_name(environment_prefix),
-                reason: problem.clone(),
+                problem: problem.clone(),
             });
         }
         Plan::build(
@@ -422,7 +473,7 @@ impl<E: Storable> Query<E> {
     pub async fn run(&self, store: &Store) -> Result<Vec<StoredEvent<E>>> {
         let plan = self.plan(store.environment_prefix())?;
         let table = plan.table.clone();
-        collect_items(store, plan)
+        collect_items(store.backend().clone(), plan)
             .await?
             .into_iter()
             .map(|item| codec::decode(item, &table))
@@ -433,7 +484,7 @@ impl<E: Storable> Query<E> {
     /// summed over all pages: no items are transferred.
     pub async fn count(&self, store: &Store) -> Result<u64> {
         count_items(
-            store,
+            store.backend().clone(),
             self.plan_for(store.environment_prefix(), Select::Count)?,
         )
         .await

@@ -1,0 +1,132 @@
+//! The storage seam: one [`Backend`] trait, implemented by [`DynamoDb`] and by the in-memory
+//! [`Memory`] of test mode.
+//!
+//! Everything that touches stored items goes through it: persistors write with
+//! [`put_if_absent`](Backend::put_if_absent) and [`batch_put`](Backend::batch_put), and
+//! reads ([`Store::get`](crate::Store::get), queries, [`Store::events`](crate::Store::events))
+//! call [`get`](Backend::get) and [`query_page`](Backend::query_page) directly. So test mode
+//! and DynamoDB run the same persistors and the same query executor, and a behaviour suite
+//! runs unchanged on both (`tests/parity.rs`).
+//!
+//! A backend makes one request per call. The conditional put is a single attempt (the
+//! persistors retry it, knowing whether an earlier attempt may have landed); reads and batch
+//! puts keep the SDK's retries, which
+//! [`with_retries_disabled`](Backend::with_retries_disabled) turns off for a persistor that
+//! retries everything itself (the [`AsyncQueue`](crate::persist::AsyncQueue)).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::codec::Item;
+use crate::error::Result;
+use crate::plan::Plan;
+use crate::schema::TableDef;
+
+mod dynamodb;
+mod memory;
+mod pages;
+
+pub use dynamodb::{DynamoDb, PUT_CONDITION};
+pub use memory::Memory;
+pub use pages::{collect_items, count_items, RawPage, RawPages};
+
+/// The future a backend call returns.
+pub type BackendFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// What a conditional put found.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PutOutcome {
+    /// No item had the key: the item was written.
+    Written,
+    /// An item with the same key exists; nothing was written. `existing` is that item
+    /// (DynamoDB returns it with `ReturnValuesOnConditionCheckFailure=ALL_OLD`), so that the
+    /// caller can tell its own earlier write from somebody else's.
+    Exists {
+        /// The stored item, when the backend returned it.
+        existing: Option<Item>,
+    },
+}
+
+/// One item of a [`Backend::batch_put`].
+#[derive(Debug, Clone)]
+pub struct BatchPut {
+    /// The full table name.
+    pub table: String,
+    /// The table's definition (its key attributes).
+    pub def: &'static TableDef,
+    /// The item.
+    pub item: Item,
+}
+
+/// One page of a [`Plan`], as the backend returned it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PageResponse {
+    /// The items; `None` when only their number was asked for (`Select=COUNT`).
+    pub items: Option<Vec<Item>>,
+    /// How many items matched on this page.
+    pub count: u64,
+    /// How many items were evaluated (before filtering).
+    pub scanned: u64,
+    /// Where the page ended; `None` (or empty) on the last page.
+    pub last_evaluated_key: Option<Item>,
+}
+
+/// Anything that names a backend: a [`Store`](crate::Store) (its backend), or a backend
+/// itself. What [`AsyncQueue::start`](crate::persist::AsyncQueue::start) takes.
+pub trait BackendSource {
+    /// The backend, shared.
+    fn shared_backend(&self) -> Arc<dyn Backend>;
+}
+
+impl BackendSource for Arc<dyn Backend> {
+    fn shared_backend(&self) -> Arc<dyn Backend> {
+        self.clone()
+    }
+}
+
+/// Where events are kept. See the module docs.
+///
+/// Implement it to put eventosaurus in front of another store; [`Memory`] is a complete,
+/// small example.
+pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
+    /// Where this backend points, for error messages: an endpoint, a region, or
+    /// `test mode (in memory)`.
+    fn label(&self) -> &str;
+
+    /// Writes `item` unless an item with the same key exists: the first write wins.
+    ///
+    /// One attempt, never retried inside: the caller retries, and knows from its own errors
+    /// whether an earlier attempt may have landed (see
+    /// [`EventWrite::outcome`](crate::persist::EventWrite::outcome)).
+    fn put_if_absent<'a>(
+        &'a self,
+        table: &'a str,
+        def: &'a TableDef,
+        item: Item,
+    ) -> BackendFuture<'a, PutOutcome>;
+
+    /// Writes items without a condition, in one request of at most 25. Returns the items
+    /// that were not processed (throttled), to be retried by the caller.
+    fn batch_put(&self, puts: Vec<BatchPut>) -> BackendFuture<'_, Vec<BatchPut>>;
+
+    /// Reads the item with this key (partition key and `event_uuid` attributes).
+    fn get<'a>(
+        &'a self,
+        table: &'a str,
+        def: &'a TableDef,
+        key: Item,
+    ) -> BackendFuture<'a, Option<Item>>;
+
+    /// Executes one request of `plan` (a Query or a Scan), starting after `start`.
+    fn query_page<'a>(
+        &'a self,
+        plan: &'a Plan,
+        start: Option<Item>,
+    ) -> BackendFuture<'a, PageResponse>;
+
+    /// The same backend, without retries of its own (for a persistor that retries on its
+    /// own schedule). The default is the backend itself.
+    fn with_retries_disabled(self: Arc<Self>) -> Arc<dyn Backend>;
+}

@@ -1,0 +1,20 @@
+//! The model: what an event is, as the rest of the crate and its users see it.
+//!
+//! This is the bottom layer. It imports only [`error`](crate::error),
+//! [`event_id`](crate::event_id) and the table definitions, never the store, persistors or
+//! backends: those depend on it.
+//!
+//! * [`Storable`]: implemented by `#[derive(Storable)]`; [`OnError`], its failure hook.
+//! * [`EventStore`]: what `event.store(&store)` calls; [`Store`](crate::Store) implements it.
+//! * [`StoreOutcome`] and [`StoredEvent`]: what a write returns and what a read returns.
+//! * [`CreatedAt`]: the typed `created_at`; [`PartitionKeyValue`]: the key types.
+
+mod created_at;
+mod outcome;
+mod partition_key;
+mod storable;
+
+pub use created_at::{CreatedAt, ParseCreatedAtError};
+pub use outcome::{StoreOutcome, StoredEvent};
+pub use partition_key::PartitionKeyValue;
+pub use storable::{EventStore, OnError, Storable};

@@ -1,0 +1,151 @@
+//! [`Storable`], the trait `#[derive(Storable)]` implements; [`OnError`], its failure hook;
+//! and [`EventStore`], the handle its one-line methods write through.
+
+use std::future::Future;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{PartitionKeyValue, StoreOutcome, StoredEvent};
+use crate::error::{Error, Result};
+use crate::event_id;
+use crate::schema::TableDef;
+
+/// An event type that can be stored: implemented by `#[derive(Storable)]`.
+///
+/// ```
+/// #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+/// #[eventosaurus(table = "phone_call", partition_key = person_id)]
+/// pub struct PhoneCall {
+///     pub person_id: u64,
+///     pub phone_number: String,
+///     pub last_called: String,
+/// }
+///
+/// use eventosaurus::Storable;
+/// assert_eq!(PhoneCall::TABLE.name, "phone_call");
+/// assert_eq!(PhoneCall::TABLE.full_name("localhost"), "localhost_phone_call");
+/// ```
+pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized + 'static {
+    /// The Rust type of the partition key field.
+    type PartitionKey: PartitionKeyValue + Send + Sync;
+
+    /// The table definition.
+    const TABLE: &'static TableDef;
+
+    /// The composite string digested into `event_uuid`, or `None` for a random id.
+    ///
+    /// See [`event_id`](crate::event_id) for the format.
+    fn composite_key(&self) -> Option<String>;
+
+    /// The event's own attributes as an item (without `event_uuid` and `created_at`).
+    ///
+    /// The default is `serde_dynamo::to_item`. `#[derive(Storable)]` generates a direct
+    /// encoder that builds the same item without serde for fields of known scalar types
+    /// (see [`codec::fast`](crate::codec::fast)). Called by [`codec::encode`](crate::codec::encode).
+    #[doc(hidden)]
+    fn encode_attributes(
+        &self,
+    ) -> std::result::Result<std::collections::HashMap<String, AttributeValue>, serde_dynamo::Error>
+    {
+        serde_dynamo::to_item(self)
+    }
+
+    /// The event from an item's own attributes: the mirror of `encode_attributes`. The
+    /// default is `serde_dynamo::from_item`.
+    #[doc(hidden)]
+    fn decode_attributes(
+        item: std::collections::HashMap<String, AttributeValue>,
+    ) -> std::result::Result<Self, serde_dynamo::Error> {
+        serde_dynamo::from_item(item)
+    }
+
+    /// The id this event is stored under: derived from the composite key, or random.
+    fn event_uuid(&self) -> Uuid {
+        match self.composite_key() {
+            Some(composite) => event_id::composite_event_uuid(&composite),
+            None => event_id::random_event_uuid(),
+        }
+    }
+
+    /// Reads one event by its partition key and `event_uuid`: see
+    /// [`Store::get`](crate::Store::get).
+    ///
+    /// For everything else, use the query builder the derive generates:
+    /// `PhoneCall::query().by_person_id(5).run(&store)` (see [`query`](crate::query)).
+    fn get<S: EventStore>(
+        store: &S,
+        partition_key: impl Into<Self::PartitionKey>,
+        event_uuid: Uuid,
+    ) -> impl Future<Output = Result<Option<StoredEvent<Self>>>> + Send + '_ {
+        store.get_event::<Self>(partition_key.into(), event_uuid)
+    }
+
+    /// Stores the event with a conditional write: see [`Store::store`](crate::Store::store).
+    fn store<'a, S: EventStore>(
+        &'a self,
+        store: &'a S,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
+        store.store_event(self)
+    }
+
+    /// Stores the event without waiting for room in an async queue: see
+    /// [`Store::try_store`](crate::Store::try_store).
+    fn try_store<'a, S: EventStore>(
+        &'a self,
+        store: &'a S,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
+        store.try_store_event(self)
+    }
+}
+
+/// What the one-line methods of [`Storable`] (`event.store(&store)`, `PhoneCall::get(..)`)
+/// write and read through. [`Store`](crate::Store) implements it; the model layer names
+/// this trait instead of the store so that it depends on nothing above it.
+pub trait EventStore: Send + Sync {
+    /// Stores `event`, waiting for room in a bounded persistor.
+    fn store_event<'a, E: Storable>(
+        &'a self,
+        event: &'a E,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a;
+
+    /// Stores `event`, failing with [`Error::QueueFull`] instead of waiting.
+    fn try_store_event<'a, E: Storable>(
+        &'a self,
+        event: &'a E,
+    ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a;
+
+    /// Reads one event by its key.
+    fn get_event<E: Storable>(
+        &self,
+        partition_key: E::PartitionKey,
+        event_uuid: Uuid,
+    ) -> impl Future<Output = Result<Option<StoredEvent<E>>>> + Send + '_;
+}
+
+/// The per-event-type failure hook: called with an event that could not be stored, whether
+/// the failure was synchronous (`store` returned the error) or happened later in an
+/// [`AsyncQueue`](crate::persist::AsyncQueue) worker after all retries.
+///
+/// `#[derive(Storable)]` implements it with the default, which logs through `tracing`. To
+/// override it, add `#[eventosaurus(custom_on_error)]` and implement it yourself:
+///
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+/// #[eventosaurus(table = "neat_event", partition_key = location, custom_on_error)]
+/// pub struct NeatEvent { pub location: String }
+///
+/// impl eventosaurus::OnError for NeatEvent {
+///     fn on_error(&self, error: &eventosaurus::Error) {
+///         eprintln!("could not store the neat event at {}: {error}", self.location);
+///     }
+/// }
+/// ```
+pub trait OnError {
+    /// Called with the event and the error. The default logs at `error` level.
+    fn on_error(&self, error: &Error) {
+        tracing::error!(event_type = std::any::type_name::<Self>(), %error, "event could not be stored");
+    }
+}
