@@ -41,6 +41,7 @@ pub mod registry;
 pub mod schema;
 mod store;
 pub mod table;
+pub mod transaction;
 
 pub use config::Config;
 pub use error::{Error, Result};
@@ -50,6 +51,7 @@ pub use model::{
 };
 pub use schema::TableDef;
 pub use store::Store;
+pub use transaction::{Transaction, TransactionOutcome};
 pub use uuid::Uuid;
 
 /// Re-exports for generated code. Not public API.

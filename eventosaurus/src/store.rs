@@ -20,7 +20,7 @@ use crate::plan::{Plan, QueryOptions, Select};
 use crate::schema::{TableDef, EVENT_UUID};
 
 /// The typed failure hook of `E`, as a plain function a type-erased write can carry.
-fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
+pub(crate) fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
     match failed.decode::<E>() {
         Ok(stored) => stored.event.on_error(error),
         Err(decode_error) => tracing::error!(
@@ -187,6 +187,11 @@ impl Store {
             .collect::<Result<Vec<StoredEvent<E>>>>()?;
         events.sort_by_key(|event| event.created_at);
         Ok(events)
+    }
+
+    /// The store-wide failure hook, if one was set.
+    pub(crate) fn error_hook(&self) -> Option<&GlobalErrorHook> {
+        self.inner.global_hook.as_ref()
     }
 
     /// The backend every read and write goes through.
