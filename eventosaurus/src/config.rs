@@ -34,6 +34,13 @@ pub const ENDPOINT_VARS: [&str; 3] = [
     "AWS_ENDPOINT",
 ];
 
+/// The environment variable naming the service that stores events (optional): stored with
+/// each event as `event_source` and published in its [`Envelope`](crate::model::Envelope).
+pub const SOURCE_VAR: &str = "EVENTOSAURUS_SOURCE";
+
+/// The longest source accepted.
+pub const MAX_SOURCE_LEN: usize = 256;
+
 /// The region used against a loopback endpoint when none is configured.
 pub const LOOPBACK_DEFAULT_REGION: &str = "us-east-1";
 
@@ -44,13 +51,15 @@ pub struct Config {
     pub(crate) endpoint: Option<String>,
     pub(crate) region: Option<String>,
     pub(crate) credentials: Option<(String, String)>,
+    pub(crate) source: Option<String>,
 }
 
 impl Config {
     /// Reads the configuration from the environment.
     ///
     /// `EVENT_ENVIRONMENT_PREFIX` is required. The endpoint is taken from the first set of
-    /// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL` and `AWS_ENDPOINT`.
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL` and `AWS_ENDPOINT`; the source from
+    /// `EVENTOSAURUS_SOURCE` (optional).
     pub fn from_env() -> Result<Config> {
         let prefix = std::env::var(ENVIRONMENT_PREFIX_VAR)
             .ok()
@@ -65,6 +74,9 @@ impl Config {
                 builder.endpoint = Some((endpoint, var));
                 break;
             }
+        }
+        if let Some(source) = std::env::var(SOURCE_VAR).ok().filter(|s| !s.is_empty()) {
+            builder.source = Some((source, SOURCE_VAR));
         }
         builder.build()
     }
@@ -89,6 +101,12 @@ impl Config {
         self.region.as_deref()
     }
 
+    /// The service that stores events, if configured: written with each event as
+    /// `event_source` (nothing is written without it).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
     /// Whether the endpoint is on this machine (DynamoDB Local).
     pub fn is_loopback(&self) -> bool {
         self.endpoint.as_deref().is_some_and(is_loopback_endpoint)
@@ -102,6 +120,7 @@ pub struct ConfigBuilder {
     endpoint: Option<(String, &'static str)>,
     region: Option<String>,
     credentials: Option<(String, String)>,
+    source: Option<(String, &'static str)>,
 }
 
 impl ConfigBuilder {
@@ -132,6 +151,14 @@ impl ConfigBuilder {
     /// `--endpoint` or `AWS_ENDPOINT`) in the error if it is invalid.
     pub fn endpoint_from(mut self, endpoint: impl Into<String>, source_name: &'static str) -> Self {
         self.endpoint = Some((endpoint.into(), source_name));
+        self
+    }
+
+    /// The service that stores events, e.g. `billing` (lowercase and without whitespace is
+    /// a good habit): stored with each event as `event_source` and published in its
+    /// [`Envelope`](crate::model::Envelope). Without it nothing is stored.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some((source.into(), "Config::builder"));
         self
     }
 
@@ -174,11 +201,23 @@ impl ConfigBuilder {
             }
             None => None,
         };
+        let source = match self.source {
+            Some((value, source_name)) => {
+                validate_source(&value).map_err(|reason| Error::InvalidSource {
+                    value: value.clone(),
+                    source_name,
+                    reason,
+                })?;
+                Some(value)
+            }
+            None => None,
+        };
         Ok(Config {
             environment_prefix: prefix,
             endpoint,
             region: self.region,
             credentials: self.credentials,
+            source,
         })
     }
 }
@@ -199,6 +238,22 @@ fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
     if let Some(bad) = prefix.chars().find(|c| !is_table_name_char(*c)) {
         return Err(format!(
             "{bad:?} is not allowed in a DynamoDB table name (use letters, digits, `_`, `-` and `.`)"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a source: 1 to [`MAX_SOURCE_LEN`] characters, no whitespace or control characters.
+pub(crate) fn validate_source(source: &str) -> std::result::Result<(), String> {
+    if source.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if source.chars().count() > MAX_SOURCE_LEN {
+        return Err(format!("it is longer than {MAX_SOURCE_LEN} characters"));
+    }
+    if let Some(bad) = source.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{bad:?} is not allowed: use a name without whitespace, e.g. `billing`"
         ));
     }
     Ok(())
@@ -286,5 +341,24 @@ mod tests {
             .unwrap();
         assert_eq!(ok.endpoint(), Some("http://localhost:8000"));
         assert!(ok.is_loopback());
+        assert_eq!(ok.source(), None, "no source unless configured");
+    }
+
+    #[test]
+    fn builder_validates_the_source() {
+        let config = Config::builder()
+            .environment_prefix("dev")
+            .source("billing")
+            .build()
+            .unwrap();
+        assert_eq!(config.source(), Some("billing"));
+        for bad in ["", "billing service", "tab\there"] {
+            let err = Config::builder()
+                .environment_prefix("dev")
+                .source(bad)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidSource { .. }), "{bad:?}: {err}");
+        }
     }
 }

@@ -47,7 +47,8 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use eventosaurus_derive::Storable;
 pub use model::{
-    CreatedAt, EventStore, OnError, PartitionKeyValue, Storable, StoreOutcome, StoredEvent,
+    CreatedAt, Envelope, EventStore, OnError, PartitionKeyValue, Storable, StoreOutcome,
+    StoredEvent,
 };
 pub use schema::TableDef;
 pub use store::Store;

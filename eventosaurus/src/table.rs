@@ -360,6 +360,8 @@ mod tests {
         partition_key_type: KeyAttributeType::Number,
         composite_key: &[],
         attributes: &[],
+        linked: None,
+        shard_by: None,
     };
 
     #[test]

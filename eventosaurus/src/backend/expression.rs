@@ -217,10 +217,12 @@ impl UpdateExpr {
                 (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
                     AttributeValue::Bs(union(a, b, |x, y| x == y))
                 }
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "ADD `{name}`: an operand in the update expression has an incorrect data type \
                          (ADD takes a number, or a set of the attribute's type)"
-                )),
+                ))
+                }
             };
             new.insert(name.clone(), added);
         }
@@ -602,9 +604,11 @@ impl Parser<'_> {
                         right: vec![right],
                     }
                 }
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "the function `{other}(..)` is not supported in test mode ({UNSUPPORTED_HINT})"
-                )),
+                ))
+                }
             };
             self.expect(Token::RParen, "`)`")?;
             return Ok(cond);

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::mapping::{interpret, Step};
 use super::TransactionOutcome;
 use crate::backend::{KeySchema, TransactAction, TransactItem, TransactWrite, PUT_CONDITION};
-use crate::codec::{self, Item};
+use crate::codec::Item;
 use crate::error::{Error, Result};
 use crate::model::{CreatedAt, Storable};
 use crate::persist::{Backoff, FailedEvent};
@@ -363,6 +363,8 @@ impl PendingEvent {
             partition_key_type: crate::schema::KeyAttributeType::String,
             composite_key: &[],
             attributes: &[],
+            linked: None,
+            shard_by: None,
         };
         PendingEvent {
             index,
@@ -472,7 +474,10 @@ impl Transaction {
             table_name: table_name.clone(),
             typed_hook: typed_failure_hook::<E>,
         };
-        match codec::encode(event, &table_name, &event_uuid, &self.created_at) {
+        match self
+            .store
+            .encode(event, &table_name, &event_uuid, &self.created_at)
+        {
             Ok(item) => {
                 self.events.push(pending(Some(self.items.len())));
                 self.items.push(TransactItem {
