@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p eventosaurus-bench -- --all            # everything (~10 min)
 //! cargo run --release -p eventosaurus-bench -- --scenario sync  # one scenario
+//! cargo run --release -p eventosaurus-bench -- --scenario transaction
 //! cargo run --release -p eventosaurus-bench -- --all --quick    # a short smoke run
 //! cargo run --release -p eventosaurus-bench -- --all --json     # machine-readable
 //! ```
@@ -11,6 +12,7 @@
 mod report;
 mod scenarios;
 mod stats;
+mod transaction;
 
 use clap::{Parser, ValueEnum};
 use eventosaurus_workspace::local::{DynamoLocal, StartOptions};
@@ -28,6 +30,8 @@ enum Scenario {
     Query,
     /// Client-side cost of building an item, no network.
     Client,
+    /// Transaction commit (app put + app update + event) vs raw TransactWriteItems, c=1 and 8.
+    Transaction,
 }
 
 /// Benchmarks eventosaurus against the raw aws-sdk-dynamodb on a private DynamoDB Local.
@@ -130,6 +134,7 @@ fn main() {
                 Scenario::Queue => scenarios::async_queue(&bench).await,
                 Scenario::Query => scenarios::query(&bench).await,
                 Scenario::Client => scenarios::client_side(&bench).await,
+                Scenario::Transaction => transaction::transaction(&bench).await,
             });
         }
         rows

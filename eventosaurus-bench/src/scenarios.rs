@@ -48,6 +48,8 @@ pub struct Plan {
     pub query_partitions: u64,
     /// Events per client-side round.
     pub client_events: usize,
+    /// Transactions per transaction round at concurrency 8 (a tenth at concurrency 1).
+    pub transactions: usize,
 }
 
 impl Plan {
@@ -63,6 +65,7 @@ impl Plan {
             query_items: 20_000,
             query_partitions: 200,
             client_events: 200_000 / d,
+            transactions: 3_000 / d,
         }
     }
 }
@@ -90,8 +93,13 @@ impl Bench {
         }
     }
 
+    /// The client shared by every raw-side request.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// A store on a fresh environment prefix, with its PhoneCall table created.
-    async fn fresh_store(&self, label: &str) -> (Store, String) {
+    pub(crate) async fn fresh_store(&self, label: &str) -> (Store, String) {
         let n = self.next_prefix.fetch_add(1, Ordering::Relaxed);
         let store = store_at(&self.endpoint, &format!("b{n}-{label}")).await;
         create_table(&store, PhoneCall::TABLE, Billing::OnDemand)
@@ -103,7 +111,7 @@ impl Bench {
 
     /// Deletes the round's table, then lets DynamoDB Local settle for a moment, so that the
     /// clean-up of one round does not slow the next one down.
-    async fn drop_store(&self, store: &Store) {
+    pub(crate) async fn drop_store(&self, store: &Store) {
         let _ = delete_table(store, PhoneCall::TABLE).await;
         tokio::time::sleep(SETTLE).await;
     }
@@ -112,7 +120,7 @@ impl Bench {
 // ---------------------------------------------------------------------------------------
 // The two sides' item building.
 
-fn phone_call(i: usize, base: u64) -> PhoneCall {
+pub(crate) fn phone_call(i: usize, base: u64) -> PhoneCall {
     PhoneCall {
         person_id: base + i as u64 % WRITE_PARTITIONS,
         phone_number: format!("+1-555-{i:07}"),
@@ -122,7 +130,7 @@ fn phone_call(i: usize, base: u64) -> PhoneCall {
 
 /// The raw side's item: hand-built, with a fresh UUID v4 and `created_at`, the same
 /// attributes and values eventosaurus writes for [`phone_call`].
-fn raw_item(i: usize, base: u64) -> HashMap<String, AttributeValue> {
+pub(crate) fn raw_item(i: usize, base: u64) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::with_capacity(5);
     item.insert(
         "person_id".to_owned(),
@@ -188,7 +196,11 @@ async fn raw_batch(client: &Client, table: &str, items: Vec<HashMap<String, Attr
 
 /// Runs `task(i)` for `i` in `0..n` on `concurrency` tokio tasks; returns the elapsed time
 /// and every call's latency.
-async fn run_concurrent<F, Fut>(n: usize, concurrency: usize, task: F) -> (Duration, Vec<f64>)
+pub(crate) async fn run_concurrent<F, Fut>(
+    n: usize,
+    concurrency: usize,
+    task: F,
+) -> (Duration, Vec<f64>)
 where
     F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send,
@@ -218,12 +230,12 @@ where
     (started.elapsed(), latencies)
 }
 
-fn per_sec(n: usize, elapsed: Duration) -> f64 {
+pub(crate) fn per_sec(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 
 /// Alternates the sides round by round: raw first in even rounds, ours first in odd ones.
-fn order(round: usize) -> [bool; 2] {
+pub(crate) fn order(round: usize) -> [bool; 2] {
     if round % 2 == 0 {
         [false, true]
     } else {
@@ -231,7 +243,7 @@ fn order(round: usize) -> [bool; 2] {
     }
 }
 
-fn progress(msg: impl AsRef<str>) {
+pub(crate) fn progress(msg: impl AsRef<str>) {
     eprintln!("[bench] {}", msg.as_ref());
 }
 
