@@ -85,8 +85,9 @@ async fn ours(store: &Store, app: &AppTable, i: usize) {
     black_box(outcome);
 }
 
-/// Raw: the same three items, hand-built, in one `TransactWriteItems`.
-async fn raw(client: &Client, app: &str, events: &str, i: usize) {
+/// Raw: the same three items, hand-built, in one `TransactWriteItems`; with `token`, also a
+/// `ClientRequestToken` (as ours sends, for idempotent retries).
+async fn raw(client: &Client, app: &str, events: &str, i: usize, token: bool) {
     let order = order_of(i);
     let order_item: HashMap<String, AttributeValue> = [
         ("id".to_owned(), AttributeValue::S(order.id)),
@@ -100,6 +101,11 @@ async fn raw(client: &Client, app: &str, events: &str, i: usize) {
         ),
     ]
     .into();
+    let event = raw_item(i, 0);
+    let token = token.then(|| match event.get("event_uuid") {
+        Some(AttributeValue::S(id)) => id.clone(),
+        _ => unreachable!("raw_item has an event_uuid"),
+    });
     let items = vec![
         TransactWriteItem::builder()
             .put(
@@ -126,7 +132,7 @@ async fn raw(client: &Client, app: &str, events: &str, i: usize) {
             .put(
                 Put::builder()
                     .table_name(events)
-                    .set_item(Some(raw_item(i, 0)))
+                    .set_item(Some(event))
                     .condition_expression("attribute_not_exists(event_uuid)")
                     .build()
                     .expect("put"),
@@ -136,29 +142,42 @@ async fn raw(client: &Client, app: &str, events: &str, i: usize) {
     let output = client
         .transact_write_items()
         .set_transact_items(Some(items))
+        .set_client_request_token(token)
         .send()
         .await
         .expect("raw TransactWriteItems");
     black_box(output);
 }
 
-/// Our commit against a raw `TransactWriteItems` of the same items, at concurrency 1 and 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Raw,
+    RawWithToken,
+    Ours,
+}
+
+/// Our commit against a raw `TransactWriteItems` of the same items, at concurrency 1 and 8;
+/// and, as a reference, against the raw request with a `ClientRequestToken` too.
 pub async fn transaction(bench: &Bench) -> Vec<Row> {
     let mut rows = Vec::new();
     for concurrency in [1usize, 8] {
         let n = if concurrency == 1 {
-            bench.plan.transactions / 10
+            bench.plan.transactions / 5
         } else {
             bench.plan.transactions
         };
-        let (mut raw_rates, mut ours_rates) = (Vec::new(), Vec::new());
+        let mut rates: HashMap<&'static str, Vec<f64>> = HashMap::new();
         for round in 0..bench.plan.rounds {
-            for is_ours in order(round) {
-                let (store, events) = bench
-                    .fresh_store(if is_ours { "tx-ours" } else { "tx-raw" })
-                    .await;
+            // Ours between the two raw sides, the raw order alternating round by round.
+            let sides = if order(round)[0] {
+                [Side::RawWithToken, Side::Ours, Side::Raw]
+            } else {
+                [Side::Raw, Side::Ours, Side::RawWithToken]
+            };
+            for side in sides {
+                let (store, events) = bench.fresh_store("tx").await;
                 let app = Arc::new(create_app_table(bench.client(), &store).await);
-                let (elapsed, _) = if is_ours {
+                let (elapsed, _) = if side == Side::Ours {
                     let store = store.clone();
                     let app = app.clone();
                     run_concurrent(n, concurrency, move |i| {
@@ -167,11 +186,12 @@ pub async fn transaction(bench: &Bench) -> Vec<Row> {
                     })
                     .await
                 } else {
+                    let token = side == Side::RawWithToken;
                     let (client, app, events) =
                         (bench.client().clone(), app.clone(), Arc::new(events));
                     run_concurrent(n, concurrency, move |i| {
                         let (client, app, events) = (client.clone(), app.clone(), events.clone());
-                        async move { raw(&client, app.name(), &events, i).await }
+                        async move { raw(&client, app.name(), &events, i, token).await }
                     })
                     .await
                 };
@@ -184,31 +204,45 @@ pub async fn transaction(bench: &Bench) -> Vec<Row> {
                 bench.drop_store(&store).await;
                 let rate = per_sec(n, elapsed);
                 progress(format!(
-                    "transaction c={concurrency} round {round} {}: {rate:.0} tx/s",
-                    if is_ours { "ours" } else { "raw" }
+                    "transaction c={concurrency} round {round} {side:?}: {rate:.0} tx/s"
                 ));
-                if is_ours {
-                    &mut ours_rates
-                } else {
-                    &mut raw_rates
-                }
-                .push(rate);
+                let key = match side {
+                    Side::Raw => "raw",
+                    Side::RawWithToken => "raw+token",
+                    Side::Ours => "ours",
+                };
+                rates.entry(key).or_default().push(rate);
             }
         }
-        let paired = crate::stats::paired_ratio(&raw_rates, &ours_rates, true);
-        rows.push(Row {
-            scenario: "transaction",
-            work: "transaction commit (put + update + event) vs raw TransactWriteItems".to_owned(),
-            concurrency: concurrency.to_string(),
-            unit: "tx/s",
-            higher_is_better: true,
-            raw: raw_rates,
-            ours: ours_rates,
-            target: Some(0.95),
-            note: Some(format!(
-                "transaction c={concurrency}: paired ratio (median of the per-round ratios) {paired:.2}×"
-            )),
-        });
+        let take = |key| rates.get(key).cloned().unwrap_or_default();
+        for (raw_key, work, target) in [
+            (
+                "raw",
+                "transaction commit (put + update + event) vs raw TransactWriteItems",
+                Some(0.95),
+            ),
+            (
+                "raw+token",
+                "transaction commit vs raw TransactWriteItems with a ClientRequestToken (reference)",
+                None,
+            ),
+        ] {
+            let (raw_rates, ours_rates) = (take(raw_key), take("ours"));
+            let paired = crate::stats::paired_ratio(&raw_rates, &ours_rates, true);
+            rows.push(Row {
+                scenario: "transaction",
+                work: work.to_owned(),
+                concurrency: concurrency.to_string(),
+                unit: "tx/s",
+                higher_is_better: true,
+                raw: raw_rates,
+                ours: ours_rates,
+                target,
+                note: Some(format!(
+                    "transaction vs {raw_key}, c={concurrency}: paired ratio (median of the per-round ratios) {paired:.2}×"
+                )),
+            });
+        }
     }
     rows
 }

@@ -263,7 +263,7 @@ pub enum Error {
     /// (conflicts or throttling that outlasted the retries, a validation error); nothing
     /// was applied.
     #[error(
-        "DynamoDB canceled the transaction on `{tables}`: {reasons}{}; nothing was applied",
+        "the transaction on `{tables}` was canceled: {reasons}{}; nothing was applied",
         if *retryable { " (still after retries: retry later)" } else { "" }
     )]
     TransactionCanceled {

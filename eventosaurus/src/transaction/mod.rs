@@ -39,9 +39,11 @@
 //! ```
 //!
 //! Outcomes ([`TransactionOutcome`]): `Committed`, `Duplicate` (an event's id exists),
-//! `ConditionFailed { index, .. }` (an application condition); errors are retried as
-//! described in `mapping`, and idempotent through the
-//! [`client_request_token`](Transaction::client_request_token). A transaction is always
+//! `ConditionFailed { index, .. }` (an application condition), all read from DynamoDB's
+//! `CancellationReasons`. Throttling, transaction conflicts, network and 5xx errors are
+//! retried with backoff, idempotently under one
+//! [`client_request_token`](Transaction::client_request_token); other cancellations are
+//! [`Error::TransactionCanceled`](crate::Error::TransactionCanceled). A transaction is always
 //! written when `commit` is awaited, whatever the store's persistor.
 //!
 //! In test mode ([`Store::test`]) transactions are atomic too, with the same outcomes; the
