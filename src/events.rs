@@ -1,7 +1,8 @@
 //! The example events of the README and the quickstart.
 //!
-//! The repository's `eventosaurus-cli` binary compiles this file too (see
-//! `eventosaurus-cli/build.rs`), so keep it self-contained: `serde` and `eventosaurus` only.
+//! The repository's `eventosaurus-cli` binary reads their definitions from
+//! `eventosaurus-tables.json` at the root; `eventosaurus-cli/tests/cli.rs` checks that the file
+//! matches these types (and prints the new content when they change).
 
 use serde::{Deserialize, Serialize};
 

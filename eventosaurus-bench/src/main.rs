@@ -9,6 +9,7 @@
 //! cargo run --release -p eventosaurus-bench -- --all --json     # machine-readable
 //! ```
 
+mod consume;
 mod report;
 mod scenarios;
 mod stats;
@@ -32,6 +33,8 @@ enum Scenario {
     Client,
     /// Transaction commit (app put + app update + event) vs raw TransactWriteItems, c=1 and 8.
     Transaction,
+    /// Stream consumer throughput vs a raw GetRecords loop, and store-to-handler latency.
+    Consume,
 }
 
 /// Benchmarks eventosaurus against the raw aws-sdk-dynamodb on a private DynamoDB Local.
@@ -135,6 +138,7 @@ fn main() {
                 Scenario::Query => scenarios::query(&bench).await,
                 Scenario::Client => scenarios::client_side(&bench).await,
                 Scenario::Transaction => transaction::transaction(&bench).await,
+                Scenario::Consume => consume::consume(&bench).await,
             });
         }
         rows

@@ -77,7 +77,7 @@ pub struct Bench {
     /// The sizes.
     pub plan: Plan,
     /// A client shared by every raw-side request (the same kind of client the store builds).
-    client: Client,
+    pub(crate) client: Client,
     next_prefix: AtomicU64,
 }
 
@@ -165,7 +165,11 @@ async fn raw_put(client: &Client, table: &str, item: HashMap<String, AttributeVa
     request.send().await.expect("raw PutItem");
 }
 
-async fn raw_batch(client: &Client, table: &str, items: Vec<HashMap<String, AttributeValue>>) {
+pub(crate) async fn raw_batch(
+    client: &Client,
+    table: &str,
+    items: Vec<HashMap<String, AttributeValue>>,
+) {
     let mut requests: Vec<WriteRequest> = items
         .into_iter()
         .map(|item| {

@@ -61,6 +61,7 @@ pub async fn create_tables(
     store: &Store,
     defs: &[&'static TableDef],
     billing: Billing,
+    stream: Option<eventosaurus::table_stream::StreamSpec>,
     out: &mut dyn Write,
 ) -> Result<Vec<(&'static TableDef, CreateOutcome)>, CliError> {
     require_registered(defs)?;
@@ -76,7 +77,7 @@ pub async fn create_tables(
         write!(out, "  {} ({}) ... ", store.table_name(def), def.event_type)?;
         out.flush()?;
         let started = Instant::now();
-        let outcome = match table::create_table(store, def, billing).await {
+        let outcome = match table::create_table_with_stream(store, def, billing, stream).await {
             Ok(outcome) => outcome,
             Err(err) => {
                 writeln!(out, "failed")?;
@@ -254,6 +255,18 @@ pub fn describe_tables(
     Ok(serde_json::to_value(&specs).map_err(std::io::Error::other)?)
 }
 
+/// `describe-tables --definitions`: the table definitions in the format of `--tables FILE`
+/// (see [`definitions`](crate::definitions)), e.g. to write the `eventosaurus-tables.json`
+/// that the `eventosaurus-cli` binary reads.
+pub fn describe_definitions(
+    defs: &[&'static TableDef],
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    require_registered(defs)?;
+    write!(out, "{}", crate::definitions::to_json(defs))?;
+    Ok(())
+}
+
 fn to_json(value: &impl Serialize) -> std::io::Result<String> {
     serde_json::to_string_pretty(value).map_err(std::io::Error::other)
 }
@@ -299,18 +312,7 @@ pub struct Check {
 
 /// One line describing a drift.
 pub fn describe_drift(drift: &Drift) -> String {
-    match drift {
-        Drift::MissingTable => "missing table (run create-tables)".to_owned(),
-        Drift::WrongKeySchema { expected, actual } => {
-            format!("wrong key schema: expected `{expected}`, found `{actual}`")
-        }
-        Drift::MissingCreatedAtIndex => format!(
-            "missing local secondary index `{}` on `{}` (projection ALL); an LSI can only be \
-             added by re-creating the table",
-            table::CREATED_AT_INDEX,
-            table::CREATED_AT
-        ),
-    }
+    drift.to_string()
 }
 
 /// `check-tables`: compares each registered table with its definition (missing table, wrong
@@ -400,43 +402,66 @@ pub fn ask(
     ))
 }
 
-/// `drop-tables`: deletes the tables whose exact name is `<prefix>_<table>` for a registered
-/// event type, and nothing else. Lists them first; then drops them (`Confirm::Yes`), only lists
-/// them (`Confirm::DryRun`) or asks on the terminal (`Confirm::AskOnTerminal`, refusing with
-/// [`CliError::NotConfirmed`] when standard input is not a terminal). Returns the dropped names.
-pub async fn drop_tables(
-    store: &Store,
-    defs: &[&'static TableDef],
-    confirm: Confirm,
-    out: &mut dyn Write,
-) -> Result<Vec<String>, CliError> {
-    require_registered(defs)?;
+/// What `drop-tables` found under a prefix, before anything is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropPlan {
+    /// The registered tables that exist with the event type's own schema: `(definition,
+    /// approximate item count)`.
+    pub ours: Vec<(&'static TableDef, Option<i64>)>,
+    /// The registered tables that exist but whose key schema or `created_at_index` is not the
+    /// event type's own: never dropped.
+    pub drifted: Vec<(&'static TableDef, Vec<Drift>)>,
+    /// The other tables named `<prefix>_…`: not touched.
+    pub kept: Vec<String>,
+}
+
+/// Finds what `drop-tables` would drop: each registered table by its exact name (DescribeTable
+/// of `<prefix>_<table>`, never a listing filter), checked against its definition.
+pub async fn drop_plan(store: &Store, defs: &[&'static TableDef]) -> Result<DropPlan, CliError> {
     let prefix = store.environment_prefix();
-    let mut ours = Vec::new();
+    let mut plan = DropPlan {
+        ours: Vec::new(),
+        drifted: Vec::new(),
+        kept: Vec::new(),
+    };
     for def in defs {
-        // Exact names only: DescribeTable of `<prefix>_<table>`, never a listing filter.
-        if let Some(live) = table::describe_table(store, def).await? {
-            ours.push((*def, live.item_count()));
+        let Some(live) = table::describe_table(store, def).await? else {
+            continue;
+        };
+        let drift = table::drift(&def.spec(prefix, Billing::OnDemand), Some(&live));
+        if drift.is_empty() {
+            plan.ours.push((*def, live.item_count()));
+        } else {
+            plan.drifted.push((*def, drift));
         }
     }
     let own_names: Vec<String> = defs.iter().map(|d| d.full_name(prefix)).collect();
-    let kept: Vec<String> = table::list_tables(store)
+    plan.kept = table::list_tables(store)
         .await?
         .into_iter()
         .filter(|n| !own_names.contains(n))
         .collect();
-    if ours.is_empty() {
+    Ok(plan)
+}
+
+fn write_drop_plan(
+    plan: &DropPlan,
+    prefix: &str,
+    registered: usize,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    if plan.ours.is_empty() && plan.drifted.is_empty() {
         writeln!(
             out,
             "nothing to drop: none of the {} exists with prefix `{prefix}`",
-            registered_tables(defs.len())
+            registered_tables(registered)
         )?;
-    } else {
+    } else if !plan.ours.is_empty() {
         writeln!(
             out,
             "tables to drop (prefix `{prefix}`, declared by registered event types):"
         )?;
-        for (def, items) in &ours {
+        for (def, items) in &plan.ours {
             let items = items
                 .map(|c| format!(", ~{c} item{}", if c == 1 { "" } else { "s" }))
                 .unwrap_or_default();
@@ -448,14 +473,60 @@ pub async fn drop_tables(
             )?;
         }
     }
-    if !kept.is_empty() {
+    if !plan.drifted.is_empty() {
+        writeln!(
+            out,
+            "refusing to drop (the live schema is not the event type's own):"
+        )?;
+        for (def, drifts) in &plan.drifted {
+            for drift in drifts {
+                writeln!(
+                    out,
+                    "  {} ({}): {}",
+                    def.full_name(prefix),
+                    def.event_type,
+                    describe_drift(drift)
+                )?;
+            }
+        }
+    }
+    if !plan.kept.is_empty() {
         writeln!(
             out,
             "not touched (no registered event type declares them): {}",
-            kept.join(", ")
+            plan.kept.join(", ")
         )?;
     }
-    if ours.is_empty() {
+    Ok(())
+}
+
+/// `drop-tables`: deletes the tables whose exact name is `<prefix>_<table>` for a registered
+/// event type and whose live key schema and `created_at_index` are that event type's own,
+/// and nothing else. Lists them first; a registered name whose live table has another schema
+/// is [`CliError::DropRefused`] and nothing is dropped. Then drops them (`Confirm::Yes`), only
+/// lists them (`Confirm::DryRun`) or asks on the terminal (`Confirm::AskOnTerminal`, refusing
+/// with [`CliError::NotConfirmed`] when standard input is not a terminal). Returns the
+/// dropped names.
+pub async fn drop_tables(
+    store: &Store,
+    defs: &[&'static TableDef],
+    confirm: Confirm,
+    out: &mut dyn Write,
+) -> Result<Vec<String>, CliError> {
+    require_registered(defs)?;
+    let prefix = store.environment_prefix();
+    let plan = drop_plan(store, defs).await?;
+    write_drop_plan(&plan, prefix, defs.len(), out)?;
+    if !plan.drifted.is_empty() {
+        return Err(CliError::DropRefused {
+            tables: plan
+                .drifted
+                .iter()
+                .map(|(def, _)| def.full_name(prefix))
+                .collect(),
+        });
+    }
+    if plan.ours.is_empty() {
         return Ok(Vec::new());
     }
     match confirm {
@@ -467,9 +538,14 @@ pub async fn drop_tables(
             out.flush()?;
             let stdin = std::io::stdin();
             if !stdin.is_terminal() {
-                return Err(CliError::NotConfirmed { count: ours.len() });
+                return Err(CliError::NotConfirmed {
+                    count: plan.ours.len(),
+                });
             }
-            let question = format!("drop these {} and all their events?", tables(ours.len()));
+            let question = format!(
+                "drop these {} and all their events?",
+                tables(plan.ours.len())
+            );
             if !ask(&question, &mut stdin.lock(), &mut std::io::stderr())? {
                 return Err(CliError::Cancelled);
             }
@@ -477,7 +553,7 @@ pub async fn drop_tables(
         Confirm::Yes => {}
     }
     let mut dropped = Vec::new();
-    for (def, _) in &ours {
+    for (def, _) in &plan.ours {
         let name = def.full_name(prefix);
         write!(out, "  dropping {name} ... ")?;
         out.flush()?;
@@ -603,10 +679,13 @@ impl QueryRequest {
             select,
         )
         .map_err(|err| match err {
-            eventosaurus::Error::ScanRequired { table, reason } => CliError::ScanRefused {
+            eventosaurus::Error::ScanRequired {
                 table,
-                reason,
-                partition_key: self.def.partition_key.to_owned(),
+                partition_key,
+            } => CliError::ScanRefused {
+                table,
+                reason: format!("there is no EQ condition on the partition key `{partition_key}`"),
+                partition_key,
             },
             other => other.into(),
         })
@@ -765,10 +844,8 @@ mod tests {
     fn drift_lines_are_one_line() {
         for drift in [
             Drift::MissingTable,
-            Drift::MissingCreatedAtIndex,
-            Drift::WrongKeySchema {
-                expected: "a HASH S".into(),
-                actual: "b HASH N".into(),
+            Drift::MissingIndex {
+                index: table::CREATED_AT_INDEX.into(),
             },
         ] {
             assert!(!describe_drift(&drift).contains('\n'));

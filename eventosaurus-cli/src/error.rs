@@ -28,12 +28,25 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
 
-    /// The binary has no `#[derive(Storable)]` types linked in.
+    /// The CLI was given no table definitions.
     #[error(
-        "no event types are registered in this binary: build your own CLI with \
-         `fn main() {{ eventosaurus_cli::main() }}` in a crate that defines (or uses) your events"
+        "no table definitions: this binary knows no event types. Build your application's \
+         CLI with `eventosaurus_cli::run(&[MyEvent::TABLE, ..])` in a binary that depends on \
+         your events, or give this one the definitions that binary prints with \
+         `describe-tables --definitions`: --tables FILE, or a file named {file} in this \
+         directory or a parent",
+        file = crate::definitions::FILE_NAME
     )]
     NoRegisteredTables,
+
+    /// A table definitions file (`--tables FILE` or `eventosaurus-tables.json`) is unusable.
+    #[error("table definitions in {}: {reason}", path.display())]
+    Definitions {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// A DynamoDB or library error.
     #[error(transparent)]
@@ -56,6 +69,20 @@ pub enum CliError {
     NotConfirmed {
         /// How many tables would have been dropped.
         count: usize,
+    },
+
+    /// `drop-tables` found registered table names whose live schema is not the event
+    /// type's own; nothing was dropped.
+    #[error(
+        "refusing to drop {}: the live key schema or created_at_index is not the event \
+         type's own (listed above), so it may hold something else; nothing was dropped. \
+         Inspect it with check-tables and describe-tables --live, and delete it by hand if \
+         it really is to go",
+        tables.join(", ")
+    )]
+    DropRefused {
+        /// The full names of the refused tables.
+        tables: Vec<String>,
     },
 
     /// The question of `drop-tables` was answered with something other than yes.
@@ -87,7 +114,10 @@ impl CliError {
     /// errors, [`EXIT_FAILURE`] for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::MissingPrefix | CliError::Config(_) | CliError::Usage(_) => EXIT_USAGE,
+            CliError::MissingPrefix
+            | CliError::Config(_)
+            | CliError::Usage(_)
+            | CliError::Definitions { .. } => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }

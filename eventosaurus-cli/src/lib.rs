@@ -1,30 +1,47 @@
 //! # eventosaurus-cli
 //!
-//! Create, list, describe, check and drop the DynamoDB tables of the event types linked into
-//! the binary, and query their events (`query <table> --by person_id=5`), scoped to one
+//! Create, list, describe, check and drop the DynamoDB tables of an application's event
+//! types, and query their events (`query <table> --by person_id=5`), scoped to one
 //! environment prefix (`EVENT_ENVIRONMENT_PREFIX` or `--prefix`).
 //!
-//! An application gets the CLI for its own events with a three-line binary in a crate that
-//! defines (or depends on the crate that defines) its `#[derive(Storable)]` types:
+//! The CLI acts on the table definitions it is given. An application gets it for its own
+//! events with a small binary that names them, e.g. `src/bin/events.rs` next to a library
+//! that defines `PhoneCall` and `NeatEvent`:
 //!
 //! ```no_run
-//! fn main() {
-//!     eventosaurus_cli::main()
+//! # mod my_events {
+//! #     #[derive(serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+//! #     #[eventosaurus(table = "phone_call", partition_key = person_id)]
+//! #     pub struct PhoneCall { pub person_id: u64 }
+//! #     #[derive(serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+//! #     #[eventosaurus(table = "neat_event", partition_key = location)]
+//! #     pub struct NeatEvent { pub location: String }
+//! # }
+//! use eventosaurus::Storable;
+//!
+//! fn main() -> std::process::ExitCode {
+//!     eventosaurus_cli::run(&[my_events::PhoneCall::TABLE, my_events::NeatEvent::TABLE])
 //! }
 //! ```
 //!
-//! Every `#[derive(Storable)]` type linked into that binary registers its table (see
-//! [`eventosaurus::registry`]); the CLI acts on exactly those. The command functions in
-//! [`commands`] are plain async functions over a [`Store`], usable without the parser.
+//! Name the types (or a `pub const TABLES: &[&TableDef]` of the library): the
+//! [registry](eventosaurus::registry) only holds the event types the linker kept, and it drops
+//! those of a library crate that the binary never names. `eventosaurus::registry::tables()`
+//! is a fine source when the events are defined in the binary's own crate.
+//!
+//! [`run`] parses the process's arguments and returns the exit code; it never exits the
+//! process and installs no panic hook: that is the binary's business. [`run_from`] takes the
+//! arguments, [`execute`] is the async core, and the command functions in [`commands`] are
+//! plain async functions over a [`Store`] and the definitions. The `eventosaurus-cli` binary
+//! itself has no event types compiled in and reads definitions from a file (see
+//! [`definitions`]).
 //!
 //! Exit codes: [`EXIT_OK`] 0 on success, [`EXIT_FAILURE`] 1 on failure (DynamoDB errors,
-//! drift found by `check-tables`, a drop not confirmed, a `query` needing a Scan without
-//! `--allow-scan`), [`EXIT_USAGE`] 2 on usage errors (bad arguments, a missing or invalid prefix
-//! or endpoint, an unregistered table or a malformed `--by`). Errors are printed as one line,
-//! `error: ...`, on standard error.
+//! drift found by `check-tables`, a drop not confirmed or refused, a `query` needing a Scan
+//! without `--allow-scan`), [`EXIT_USAGE`] 2 on usage errors (bad arguments, a missing or
+//! invalid prefix or endpoint, an unknown table or a malformed `--by`, an invalid definitions
+//! file). Errors are printed as one line, `error: ...`, on standard error.
 #![warn(missing_docs)]
-// The three-line binary above is the point of the example.
-#![allow(clippy::needless_doctest_main)]
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -32,12 +49,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eventosaurus::config::{ENDPOINT_VARS, ENVIRONMENT_PREFIX_VAR};
-use eventosaurus::table::Billing;
+use eventosaurus::table::{Billing, TableDef};
 use eventosaurus::{Config, Store};
 
 pub mod commands;
+pub mod definitions;
 mod error;
 pub mod json;
+pub mod tail;
 
 pub use error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
@@ -63,7 +82,8 @@ pub struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// Environment prefix: tables are named <PREFIX>_<table> [default: $EVENT_ENVIRONMENT_PREFIX]
+    /// Environment prefix: tables are named <PREFIX>_<table>; letters, digits, - and ., no _
+    /// [default: $EVENT_ENVIRONMENT_PREFIX]
     #[arg(long, global = true, value_name = "PREFIX")]
     pub prefix: Option<String>,
     /// DynamoDB endpoint URL, e.g. http://127.0.0.1:8000 [default: $AWS_ENDPOINT_URL_DYNAMODB,
@@ -73,6 +93,10 @@ pub struct GlobalArgs {
     /// AWS region [default: from the AWS configuration; us-east-1 for a local endpoint]
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
+    /// Use the table definitions in this JSON file (as printed by `describe-tables
+    /// --definitions`) instead of the ones this binary was built with
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tables: Option<std::path::PathBuf>,
 }
 
 /// The commands.
@@ -90,8 +114,11 @@ pub enum Command {
     /// Print the CreateTable definition of every registered table as JSON
     DescribeTables {
         /// Print the live DescribeTable of each table instead
-        #[arg(long)]
+        #[arg(long, conflicts_with = "definitions")]
         live: bool,
+        /// Print the table definitions in the format of --tables instead
+        #[arg(long)]
+        definitions: bool,
     },
     /// Compare the live tables with their definitions; exit 1 on any drift
     CheckTables {
@@ -101,6 +128,8 @@ pub enum Command {
     },
     /// Query the events of a registered table, e.g. `query phone_call --by person_id=5`
     Query(QueryArgs),
+    /// Print events as they are stored (DynamoDB Streams), e.g. `tail phone_call --json`
+    Tail(tail::TailArgs),
     /// Drop the registered tables of this prefix (exact names only), after confirmation
     DropTables {
         /// Do not ask for confirmation
@@ -179,6 +208,12 @@ pub struct CreateArgs {
     /// Write capacity units (with --billing provisioned)
     #[arg(long, value_name = "N", required_if_eq("billing", "provisioned"))]
     pub write: Option<i64>,
+    /// Create new tables without a DynamoDB stream (then no consumer or tail can read them)
+    #[arg(long, conflicts_with = "enable_streams")]
+    pub no_streams: bool,
+    /// Turn the stream (NEW_IMAGE) on for existing tables that have none (UpdateTable)
+    #[arg(long)]
+    pub enable_streams: bool,
 }
 
 /// `--billing`.
@@ -237,45 +272,17 @@ pub fn config(global: &GlobalArgs) -> Result<Config, CliError> {
     builder.build().map_err(CliError::Config)
 }
 
-/// Runs one command line (the first item is the program name) and returns the exit code.
+/// The CLI over `tables`, with the process's arguments: parses them, runs the command and
+/// returns its exit code, for `fn main() -> ExitCode`.
 ///
 /// Prints the command's output on standard output, and errors as one line on standard error.
-pub fn run<I, T>(args: I) -> ExitCode
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    ExitCode::from(execute(args))
+/// Starts a current-thread tokio runtime of its own: from async code, use [`execute`].
+pub fn run(tables: &[&'static TableDef]) -> ExitCode {
+    run_from(tables, std::env::args_os())
 }
 
-/// The whole CLI: parses `std::env::args_os()`, runs the command and exits the process with
-/// its exit code. The body of an application's own CLI binary: `fn main() { eventosaurus_cli::main() }`.
-///
-/// A panic (a bug) is reported as one `error: internal error: ...` line with exit code 1,
-/// without a stack trace.
-pub fn main() -> ! {
-    std::panic::set_hook(Box::new(|info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".to_owned());
-        let at = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-        eprintln!(
-            "error: internal error: {message}{at} (a bug in eventosaurus-cli, please report it)"
-        );
-    }));
-    let code = std::panic::catch_unwind(|| execute(std::env::args_os())).unwrap_or(EXIT_FAILURE);
-    let _ = std::io::stdout().flush();
-    std::process::exit(i32::from(code))
-}
-
-fn execute<I, T>(args: I) -> u8
+/// Like [`run`], with the command line given (the first item is the program name).
+pub fn run_from<I, T>(tables: &[&'static TableDef], args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -285,7 +292,7 @@ where
         Err(err) => {
             // --help and --version come here too, with exit code 0; usage errors with 2.
             let _ = err.print();
-            return u8::try_from(err.exit_code()).unwrap_or(EXIT_USAGE);
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(EXIT_USAGE));
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -295,53 +302,80 @@ where
         Ok(runtime) => runtime,
         Err(err) => return report(&CliError::Io(err)),
     };
-    match runtime.block_on(dispatch(cli)) {
-        Ok(()) => EXIT_OK,
+    match runtime.block_on(execute(tables, cli)) {
+        Ok(()) => ExitCode::from(EXIT_OK),
         Err(err) => report(&err),
     }
 }
 
-fn report(err: &CliError) -> u8 {
+/// Prints `err` as one line, `error: ...`, on standard error and returns its exit code.
+pub fn report(err: &CliError) -> ExitCode {
     let _ = std::io::stdout().flush();
     eprintln!("error: {}", err.one_line());
-    err.exit_code()
+    ExitCode::from(err.exit_code())
 }
 
-/// Connects and runs the parsed command, writing its output to standard output.
-pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
+/// Runs the parsed command over `tables` (or over the definitions of `--tables FILE`),
+/// writing its output to standard output.
+pub async fn execute(tables: &[&'static TableDef], cli: Cli) -> Result<(), CliError> {
     // Usage errors first, before connecting.
+    let loaded;
+    let registered = match &cli.global.tables {
+        Some(path) => {
+            loaded = definitions::load(path)?;
+            &loaded[..]
+        }
+        None => tables,
+    };
     let billing = match &cli.command {
         Command::CreateTables(args) => args.billing()?,
         _ => Billing::OnDemand,
     };
     let query = match &cli.command {
-        Command::Query(args) => Some(commands::QueryRequest::from_args(
-            &eventosaurus::registry::tables(),
-            args,
-        )?),
+        Command::Query(args) => Some(commands::QueryRequest::from_args(registered, args)?),
         _ => None,
     };
+    let stdout = std::io::stdout();
+    let out = &mut stdout.lock();
+    if let Command::DescribeTables {
+        definitions: true, ..
+    } = cli.command
+    {
+        // Plain data: no configuration or connection needed.
+        commands::describe_definitions(registered, out)?;
+        out.flush()?;
+        return Ok(());
+    }
     let store = Store::connect(config(&cli.global)?)
         .await
         .map_err(CliError::Config)?;
-    let stdout = std::io::stdout();
-    let out = &mut stdout.lock();
-    let registered = eventosaurus::registry::tables();
     match cli.command {
-        Command::CreateTables(_) => {
-            commands::create_tables(&store, &registered, billing, out).await?;
+        Command::CreateTables(args) => {
+            let stream = (!args.no_streams).then_some(eventosaurus::table_stream::DEFAULT_STREAM);
+            let created = commands::create_tables(&store, registered, billing, stream, out).await?;
+            tail::create_tables_streams(
+                &store,
+                &created,
+                args.enable_streams,
+                args.no_streams,
+                out,
+            )
+            .await?;
         }
         Command::ListTables { json } => {
-            commands::list_tables(&store, &registered, json, out).await?;
+            commands::list_tables(&store, registered, json, out).await?;
         }
-        Command::DescribeTables { live: false } => {
-            commands::describe_tables(&store, &registered, out)?;
+        Command::DescribeTables { live: false, .. } => {
+            commands::describe_tables(&store, registered, out)?;
         }
-        Command::DescribeTables { live: true } => {
-            commands::describe_live_tables(&store, &registered, out).await?;
+        Command::DescribeTables { live: true, .. } => {
+            commands::describe_live_tables(&store, registered, out).await?;
         }
         Command::CheckTables { json } => {
-            commands::check_tables(&store, &registered, json, out).await?;
+            commands::check_tables(&store, registered, json, out).await?;
+        }
+        Command::Tail(args) => {
+            tail::tail(&store, registered, &args, tail::interrupted(), out).await?;
         }
         Command::Query(_) => {
             if let Some(request) = query {
@@ -356,7 +390,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             } else {
                 commands::Confirm::AskOnTerminal
             };
-            commands::drop_tables(&store, &registered, confirm, out).await?;
+            commands::drop_tables(&store, registered, confirm, out).await?;
         }
     }
     out.flush()?;

@@ -9,30 +9,27 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use assert_cmd::prelude::*;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProjectionType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::{KeyType, ProjectionType, ScalarAttributeType};
 use aws_sdk_dynamodb::Client;
+use eventosaurus::config::{ENDPOINT_VARS, ENVIRONMENT_PREFIX_VAR};
 use eventosaurus::query::{begins_with, between, contains, gt, is_in, le, ne, not_contains};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::Storable;
+use eventosaurus_cli::definitions;
 use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
 use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
+use eventosaurus_workspace::raw::{self, table_names};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eventosaurus-cli");
-/// The tables the repository binary registers (`src/events.rs` of the root package).
+/// The tables the repository binary knows: `eventosaurus-tables.json` at the root, found from
+/// the tests' working directory (the crate's), holds the example events of `src/events.rs`.
 const REGISTERED: [&str; 2] = ["neat_event", "phone_call"];
 
 fn command(program: impl Into<PathBuf>) -> Command {
     let mut cmd = Command::new(program.into());
-    for var in [
-        "EVENT_ENVIRONMENT_PREFIX",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT",
-    ] {
+    // None of the variables the CLI reads: the flags are what count.
+    for var in std::iter::once(ENVIRONMENT_PREFIX_VAR).chain(ENDPOINT_VARS) {
         cmd.env_remove(var);
     }
     cmd.stdin(Stdio::null());
@@ -87,51 +84,18 @@ async fn client(prefix: &str) -> Client {
         .clone()
 }
 
-async fn table_names(client: &Client) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .list_tables()
-            .set_exclusive_start_table_name(start)
-            .send()
-            .await
-            .unwrap();
-        names.extend(page.table_names().iter().cloned());
-        start = page.last_evaluated_table_name().map(str::to_owned);
-        if start.is_none() {
-            return names;
-        }
-    }
-}
-
 /// A table made by hand with the raw SDK: hash key `hash` (of `hash_type`), no range key, no LSI.
 async fn create_raw(client: &Client, name: &str, hash: &str, hash_type: ScalarAttributeType) {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(hash)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(hash)
-                .attribute_type(hash_type)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+    raw::create_table(client, name, &[(hash, KeyType::Hash, hash_type)]).await;
 }
 
-async fn delete_raw(client: &Client, name: &str) {
-    let _ = client.delete_table().table_name(name).send().await;
+/// Asserts that the registered tables of `prefix` exist.
+async fn assert_registered_exist(client: &Client, prefix: &str, why: &str) {
+    let names = table_names(client).await;
+    for table in REGISTERED {
+        let name = format!("{prefix}_{table}");
+        assert!(names.contains(&name), "{name} is gone: {why}");
+    }
 }
 
 #[tokio::test]
@@ -341,15 +305,17 @@ async fn list_and_describe_print_json() {
         .iter()
         .map(|t| t["table_name"].as_str().unwrap())
         .collect();
+    // create-tables also made the stream consumers' lease table.
     assert_eq!(
         names,
         [
+            format!("{prefix}_eventosaurus_leases"),
             format!("{prefix}_neat_event"),
             format!("{prefix}_phone_call"),
             unregistered.clone()
         ]
     );
-    let phone = &tables[1];
+    let phone = &tables[2];
     assert_eq!(phone["registered"], true);
     assert_eq!(phone["event_type"], "PhoneCall");
     assert_eq!(phone["status"], "ACTIVE");
@@ -357,8 +323,8 @@ async fn list_and_describe_print_json() {
         phone["item_count"], 1,
         "DynamoDB Local keeps ItemCount current: {phone}"
     );
-    assert_eq!(tables[2]["registered"], false);
-    assert_eq!(tables[2]["event_type"], Value::Null);
+    assert_eq!(tables[3]["registered"], false);
+    assert_eq!(tables[3]["event_type"], Value::Null);
 
     // The text form marks the same.
     let text = stdout(
@@ -368,7 +334,7 @@ async fn list_and_describe_print_json() {
             .get_output(),
     );
     assert!(
-        text.contains("2 declared by registered event types, 1 not"),
+        text.contains("2 declared by registered event types, 2 not"),
         "{text}"
     );
     assert!(text.contains("approximate"), "{text}");
@@ -431,7 +397,7 @@ async fn list_and_describe_print_json() {
             .all(|t| t["Table"].is_null()),
         "{live}"
     );
-    delete_raw(&client, &unregistered).await;
+    raw::delete_table(&client, &unregistered).await;
 }
 
 #[tokio::test]
@@ -457,8 +423,8 @@ async fn check_tables_detects_a_hand_made_table_with_the_wrong_key() {
     );
     assert!(
         text.contains(&format!(
-            "{prefix}_phone_call (PhoneCall): wrong key schema: expected `person_id HASH N, event_uuid RANGE S`, \
-             found `person_id HASH S`"
+            "{prefix}_phone_call (PhoneCall): partition key (HASH): expected `person_id` (N), \
+             found `person_id` (S)"
         )),
         "{text}"
     );
@@ -473,14 +439,38 @@ async fn check_tables_detects_a_hand_made_table_with_the_wrong_key() {
     let checks = checks.as_array().unwrap();
     assert_eq!(checks[0]["drift"][0]["drift"], "missing_table");
     assert_eq!(checks[1]["ok"], false);
-    assert_eq!(checks[1]["drift"][0]["drift"], "wrong_key_schema");
-    assert_eq!(checks[1]["drift"][0]["actual"], "person_id HASH S");
-    assert_eq!(checks[1]["drift"][1]["drift"], "missing_created_at_index");
+    assert_eq!(checks[1]["drift"][0]["drift"], "key");
+    assert_eq!(checks[1]["drift"][0]["found"]["type"], "S");
+    assert_eq!(checks[1]["drift"][1]["drift"], "key");
+    assert_eq!(checks[1]["drift"][1]["key_type"], "RANGE");
+    assert_eq!(checks[1]["drift"][2]["drift"], "missing_index");
 
     // create-tables leaves the existing (wrong) table alone: it is reported, not replaced.
     cli(&prefix, &["create-tables"]).assert().success();
     let out = cli(&prefix, &["check-tables"]).output().unwrap();
     assert!(one_line_error(&out, 1).contains("1 of 2 registered tables differ"));
+    // drop-tables refuses the hand-made table, naming the drift, and drops nothing.
+    let out = cli(&prefix, &["drop-tables", "--yes"]).output().unwrap();
+    let line = one_line_error(&out, 1);
+    assert!(
+        line.contains(&format!("refusing to drop {prefix}_phone_call"))
+            && line.contains("nothing was dropped"),
+        "{line}"
+    );
+    assert!(
+        stdout(&out).contains(&format!(
+            "{prefix}_phone_call (PhoneCall): partition key (HASH): expected"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    assert_registered_exist(&client, &prefix, "a refused drop dropped it").await;
+    raw::delete_table(&client, &format!("{prefix}_phone_call")).await;
+    let store = store_at(endpoint(), &prefix).await;
+    let name = format!("{prefix}_phone_call");
+    table::wait_until_deleted(&store, &name, table::DELETED_TIMEOUT)
+        .await
+        .unwrap();
     cli(&prefix, &["drop-tables", "--yes"]).assert().success();
 }
 
@@ -546,13 +536,7 @@ async fn drop_tables_drops_exactly_ours_and_leaves_decoys_alone() {
         "{}",
         stdout(&out)
     );
-    let names = table_names(&client).await;
-    for table in REGISTERED {
-        assert!(
-            names.contains(&format!("{prefix}_{table}")),
-            "dry run dropped {table}"
-        );
-    }
+    assert_registered_exist(&client, &prefix, "the dry run dropped it").await;
 
     // --yes: drops ours, and only ours.
     let out = cli(&prefix, &["drop-tables", "--yes"])
@@ -589,11 +573,81 @@ async fn drop_tables_drops_exactly_ours_and_leaves_decoys_alone() {
     assert!(stdout(&out).contains("nothing to drop"), "{}", stdout(&out));
 
     for decoy in &decoys {
-        delete_raw(&client, decoy).await;
+        raw::delete_table(&client, decoy).await;
     }
     cli(&other_prefix, &["drop-tables", "--yes"])
         .assert()
         .success();
+}
+
+/// The repository root, where `eventosaurus-tables.json` lives.
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The repository binary's event types come from `eventosaurus-tables.json` at the root: it
+/// must be exactly the definitions of the example events (`src/events.rs`).
+#[test]
+fn the_repository_definitions_file_is_the_example_events() {
+    let path = repo_root().join(definitions::FILE_NAME);
+    let expected = definitions::to_json(&[NeatEvent::TABLE, PhoneCall::TABLE]);
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "{} must hold the definitions of src/events.rs; write this into it:\n{expected}",
+        path.display()
+    );
+    assert_eq!(
+        definitions::load(&path).unwrap(),
+        [NeatEvent::TABLE, PhoneCall::TABLE]
+    );
+}
+
+/// Without a definitions file, the binary knows no event types, and says what to do; with
+/// `--tables` it knows those; `describe-tables --definitions` prints the file's format.
+#[test]
+fn the_binary_reads_its_definitions_from_a_file() {
+    let dir = std::env::temp_dir().join(unique_prefix("no-defs"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = command(BIN)
+        .current_dir(&dir)
+        .args(["--prefix", "p", "describe-tables"])
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 1);
+    assert!(
+        line.contains("no table definitions")
+            && line.contains("--tables FILE")
+            && line.contains("eventosaurus_cli::run"),
+        "{line}"
+    );
+    // The repository's file, given explicitly from elsewhere, and printed back unchanged.
+    let file = repo_root().join(definitions::FILE_NAME);
+    let out = command(BIN)
+        .current_dir(&dir)
+        .arg("--tables")
+        .arg(&file)
+        .args(["describe-tables", "--definitions"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout(&out), std::fs::read_to_string(&file).unwrap());
+    // A broken file is a one-line usage error naming it.
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, r#"[{"name": "x"}]"#).unwrap();
+    let out = command(BIN)
+        .arg("--tables")
+        .arg(&broken)
+        .args(["--prefix", "p", "check-tables"])
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 2);
+    assert!(line.contains("broken.json"), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -711,7 +765,7 @@ async fn list_tables_pages_past_100_tables() {
     let mut tasks = tokio::task::JoinSet::new();
     for name in names.iter().chain(&decoys) {
         let (client, name) = (client.clone(), name.clone());
-        tasks.spawn(async move { delete_raw(&client, &name).await });
+        tasks.spawn(async move { raw::delete_table(&client, &name).await });
     }
     while tasks.join_next().await.is_some() {}
 }
@@ -757,12 +811,13 @@ fn a_users_binary_acts_on_its_own_events() {
         "--json",
     ]);
     let listed = json(cmd.assert().success().get_output());
+    // [0] is the stream consumers' lease table, which create-tables also makes.
     assert_eq!(
-        listed["tables"][0]["table_name"],
+        listed["tables"][1]["table_name"],
         format!("{prefix}_signup")
     );
-    assert_eq!(listed["tables"][0]["event_type"], "Signup");
-    assert_eq!(listed["tables"][0]["status"], "ACTIVE");
+    assert_eq!(listed["tables"][1]["event_type"], "Signup");
+    assert_eq!(listed["tables"][1]["status"], "ACTIVE");
 
     // The repository binary does not know Signup: for it, the table is not registered.
     let listed = json(

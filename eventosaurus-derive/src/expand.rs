@@ -123,7 +123,11 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         }
     };
 
+    let table_name_check = table_name_check(table);
+
     quote! {
+        #table_name_check
+
         #[automatically_derived]
         impl ::eventosaurus::Storable for #ident {
             #pk_assoc
@@ -149,6 +153,21 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         ::eventosaurus::__private::inventory::submit! {
             ::eventosaurus::registry::Registration::new(<#ident as ::eventosaurus::Storable>::TABLE)
         }
+    }
+}
+
+/// A compile-time check of the table name with the runtime's own rule,
+/// `eventosaurus::name::check_table_name` (a `const fn`), so that the rule lives once. A bad
+/// name panics in const evaluation: a compile error on the `table = ".."` literal.
+fn table_name_check(table: &syn::LitStr) -> TokenStream {
+    quote_spanned! {table.span()=>
+        const _: () = {
+            if let ::core::result::Result::Err(error) =
+                ::eventosaurus::name::check_table_name(#table)
+            {
+                ::core::panic!("{}", error.message());
+            }
+        };
     }
 }
 

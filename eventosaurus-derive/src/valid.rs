@@ -10,9 +10,6 @@ use crate::ast::{Field, Input, TypeKind};
 /// Reserved attribute names: the sort key and the timestamp.
 pub const RESERVED: [&str; 2] = ["event_uuid", "created_at"];
 
-/// DynamoDB allows 255 characters; the prefix may take up to 128 of them plus `_`.
-const MAX_TABLE_LEN: usize = 255 - 128 - 1;
-
 /// The checked pieces `expand` needs.
 pub struct Valid<'i, 'a> {
     pub table: &'i LitStr,
@@ -44,12 +41,9 @@ pub fn validate<'i, 'a>(
     }
 
     let table = match &input.attrs.table {
-        Some(table) => {
-            if let Err(reason) = check_table_name(&table.value()) {
-                errors.push(syn::Error::new(table.span(), reason));
-            }
-            Some(table)
-        }
+        // The name's rules are checked by the generated code, at compile time, with the
+        // runtime's `eventosaurus::name::check_table_name` (see `expand`).
+        Some(table) => Some(table),
         None => {
             errors.push(syn::Error::new(
                 fallback_span,
@@ -214,27 +208,4 @@ fn unknown_field(ident: &syn::Ident, setting: &str, input: &Input<'_>) -> syn::E
             known.join(", ")
         ),
     )
-}
-
-/// Checks a logical table name against DynamoDB's rules for `<prefix>_<name>`.
-pub fn check_table_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("the table name is empty".to_owned());
-    }
-    if name.len() > MAX_TABLE_LEN {
-        return Err(format!(
-            "the table name is {} characters; at most {MAX_TABLE_LEN} are allowed so that \
-             `<prefix>_{name}` stays within DynamoDB's 255",
-            name.len()
-        ));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-    {
-        return Err(format!(
-            "DynamoDB would reject this table name: {bad:?} is not allowed (use letters, digits, `_`, `-` and `.`)"
-        ));
-    }
-    Ok(())
 }

@@ -20,6 +20,14 @@
 //! eventosaurus fall back to region `us-east-1` and dummy credentials, so DynamoDB Local
 //! works with no AWS setup at all. For a loopback endpoint the instance-metadata and SSO
 //! providers are never consulted.
+//!
+//! # Environment prefixes
+//!
+//! Tables are named `<prefix>_<table>`. A prefix is 1 to [`MAX_PREFIX_LEN`] letters, digits,
+//! `-` and `.`, and **never `_`**: the first `_` of a table name ends its prefix, so a name
+//! belongs to exactly one environment. (With `_` allowed, prefix `dev_x` and table `audit`
+//! would name the table that prefix `dev` gives its `x_audit`: dropping `dev_x`'s tables
+//! would drop `dev`'s.) Use `-` or `.` to structure prefixes, e.g. `staging-eu`.
 
 use std::net::IpAddr;
 
@@ -124,7 +132,9 @@ pub struct ConfigBuilder {
 }
 
 impl ConfigBuilder {
-    /// The table prefix: tables are named `<prefix>_<table>`.
+    /// The table prefix: tables are named `<prefix>_<table>`. Letters, digits, `-` and `.`,
+    /// no `_` (see [the module docs](self#environment-prefixes)); checked by
+    /// [`build`](Self::build).
     pub fn environment_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.environment_prefix = Some((prefix.into(), "Config::builder"));
         self
@@ -137,7 +147,8 @@ impl ConfigBuilder {
     }
 
     /// Like [`environment_prefix`](Self::environment_prefix), naming where the value came
-    /// from (e.g. `--prefix`) in the error if it is invalid.
+    /// from (e.g. `--prefix`) in the error if it is invalid. For tools such as the CLI.
+    #[doc(hidden)]
     pub fn environment_prefix_from(
         mut self,
         prefix: impl Into<String>,
@@ -148,7 +159,8 @@ impl ConfigBuilder {
     }
 
     /// Like [`endpoint`](Self::endpoint), naming where the value came from (e.g.
-    /// `--endpoint` or `AWS_ENDPOINT`) in the error if it is invalid.
+    /// `--endpoint` or `AWS_ENDPOINT`) in the error if it is invalid. For tools such as the CLI.
+    #[doc(hidden)]
     pub fn endpoint_from(mut self, endpoint: impl Into<String>, source_name: &'static str) -> Self {
         self.endpoint = Some((endpoint.into(), source_name));
         self
@@ -222,25 +234,13 @@ impl ConfigBuilder {
     }
 }
 
-/// The longest prefix we accept, leaving room for a table name within DynamoDB's 255.
-pub const MAX_PREFIX_LEN: usize = 128;
+pub use crate::name::MAX_PREFIX_LEN;
 
-fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
-    if prefix.is_empty() {
-        return Err("it is empty".to_owned());
-    }
-    if prefix.len() > MAX_PREFIX_LEN {
-        return Err(format!(
-            "it is {} characters; at most {MAX_PREFIX_LEN} are allowed",
-            prefix.len()
-        ));
-    }
-    if let Some(bad) = prefix.chars().find(|c| !is_table_name_char(*c)) {
-        return Err(format!(
-            "{bad:?} is not allowed in a DynamoDB table name (use letters, digits, `_`, `-` and `.`)"
-        ));
-    }
-    Ok(())
+/// Checks an environment prefix with [`name::check_prefix`](crate::name::check_prefix): 1 to
+/// [`MAX_PREFIX_LEN`] of `[a-zA-Z0-9.-]`, no `_` (see [the module docs](self#environment-prefixes)).
+/// The error says why and what to use instead.
+pub(crate) fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
+    crate::name::check_prefix(prefix).map_err(|err| err.reason(prefix))
 }
 
 /// Checks a source: 1 to [`MAX_SOURCE_LEN`] characters, no whitespace or control characters.
@@ -257,11 +257,6 @@ pub(crate) fn validate_source(source: &str) -> std::result::Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Whether DynamoDB allows the character in a table name (`[a-zA-Z0-9_.-]`).
-pub fn is_table_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
 fn validate_endpoint(endpoint: &str) -> std::result::Result<(), String> {
@@ -359,6 +354,28 @@ mod tests {
                 .build()
                 .unwrap_err();
             assert!(matches!(err, Error::InvalidSource { .. }), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_never_contains_the_separator() {
+        let err = Config::builder()
+            .environment_prefix_from("dev_x", "--prefix")
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, Error::InvalidEnvironmentPrefix { .. }),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"dev_x\" (from --prefix)")
+                && text.contains("`_` is not allowed")
+                && text.contains("\"dev-x\""),
+            "{text}"
+        );
+        for bad in ["_", "dev_", "_dev", "a_b_c"] {
+            assert!(validate_prefix(bad).is_err(), "{bad}");
         }
     }
 }

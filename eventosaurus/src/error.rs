@@ -6,6 +6,9 @@
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use crate::number::NumberError;
+use crate::operator::Operator;
+
 /// A boxed error from the AWS SDK or another layer, kept as the `source` of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -163,32 +166,33 @@ pub enum Error {
     /// A query has no EQ condition on the partition key, so it could only run as a Scan,
     /// which reads the whole table; it was not sent.
     #[error(
-        "refusing to Scan `{table}`: {reason}. A Query reads one partition and needs an EQ \
-         condition on the partition key (e.g. `.by_<partition key>(value)`); to read the whole \
-         table with the conditions as a filter, call `.allow_scan()`"
+        "refusing to Scan `{table}`: there is no EQ condition on the partition key \
+         `{partition_key}`. A Query reads one partition and needs an EQ condition on the \
+         partition key (e.g. `.by_{partition_key}(value)`); to read the whole table with the \
+         conditions as a filter, call `.allow_scan()`"
     )]
     ScanRequired {
         /// The full table name.
         table: String,
-        /// Why the query cannot be a Query.
-        reason: String,
+        /// The partition key attribute the query has no EQ condition on.
+        partition_key: String,
     },
 
-    /// A query cannot be sent as built: a value that cannot be encoded, the wrong number of
-    /// values for an operator, a page size of 0.
-    #[error("invalid query on `{table}`: {reason}")]
+    /// A query cannot be sent as built; DynamoDB would refuse it (or it cannot be encoded).
+    /// Test mode refuses it alike.
+    #[error("invalid query on `{table}`: {problem}")]
     InvalidQuery {
         /// The full table name.
         table: String,
         /// What is wrong.
-        reason: String,
+        problem: QueryProblem,
     },
 
     /// A cursor passed to `.after(..)` is not one this query produced.
-    #[error("invalid cursor: {reason}")]
+    #[error("invalid cursor: {problem}")]
     InvalidCursor {
         /// What is wrong with it.
-        reason: String,
+        problem: CursorProblem,
     },
 
     /// [`Store::try_store`](crate::Store::try_store) found the async queue full.
@@ -201,6 +205,19 @@ pub enum Error {
     /// The async queue was shut down; it accepts no more events.
     #[error("the event queue is shut down and accepts no more events")]
     QueueClosed,
+
+    /// [`AsyncQueue::shutdown_timeout`](crate::persist::AsyncQueue::shutdown_timeout) ran out
+    /// of time before this event was confirmed written; the queue gave up on it.
+    #[error(
+        "the event queue was shut down with a limit of {limit:?} and this event was not confirmed \
+         written by then. It was handed to the failure hooks instead; if an attempt was in \
+         flight it may still have landed, so check before writing it again (a composite-key \
+         event can simply be stored again: a second write is a duplicate)"
+    )]
+    QueueShutdownTimedOut {
+        /// The limit given to `shutdown_timeout`.
+        limit: std::time::Duration,
+    },
 
     /// A table did not become ACTIVE in time after CreateTable.
     #[error(
@@ -286,20 +303,196 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+
+    /// A table has no DynamoDB stream carrying new items, so it cannot be consumed.
+    #[error(
+        "table `{table}` has no DynamoDB stream carrying new items (NEW_IMAGE): turn it on with \
+         `eventosaurus-cli create-tables --enable-streams` (or eventosaurus::consume::enable_stream)"
+    )]
+    StreamNotEnabled {
+        /// The full table name.
+        table: String,
+    },
+
+    /// A stream consumer's handler failed for an event on every attempt; the event was handed
+    /// to the failure hooks and skipped.
+    #[error(
+        "the handler of `{table}` failed for event {event_uuid} after {attempts} attempt(s): {source}"
+    )]
+    HandlerFailed {
+        /// The full table name.
+        table: String,
+        /// The event's `event_uuid` (or `-` when the item has none).
+        event_uuid: String,
+        /// How many times the handler was called.
+        attempts: u32,
+        /// The handler's last error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A stream consumer was configured in a way that cannot work.
+    #[error("invalid consumer configuration: {reason}")]
+    InvalidConsumer {
+        /// What is wrong, and what to change.
+        reason: String,
+    },
+}
+
+/// What is wrong with a query: the detail of [`Error::InvalidQuery`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryProblem {
+    /// A value could not be encoded as a DynamoDB attribute value.
+    #[error("a value of {operator} on `{attribute}` cannot be encoded: {reason}")]
+    Unencodable {
+        /// The attribute of the condition.
+        attribute: String,
+        /// The operator of the condition.
+        operator: Operator,
+        /// The serializer's message.
+        reason: String,
+    },
+    /// The operator takes another number of values (`BETWEEN` two, `IN` 1 to 100, the
+    /// others one).
+    #[error(
+        "{operator} on `{attribute}` takes {} value(s), got {given}",
+        if min == max { min.to_string() } else { format!("{min} to {max}") }
+    )]
+    WrongNumberOfValues {
+        /// The attribute of the condition.
+        attribute: String,
+        /// The operator of the condition.
+        operator: Operator,
+        /// The fewest values it takes.
+        min: usize,
+        /// The most values it takes.
+        max: usize,
+        /// How many it was given.
+        given: usize,
+    },
+    /// A number DynamoDB cannot hold (too many digits, out of range, `NaN`, ...).
+    #[error("a value of {operator} on `{attribute}`: {problem}")]
+    InvalidNumber {
+        /// The attribute of the condition.
+        attribute: String,
+        /// The operator of the condition.
+        operator: Operator,
+        /// What is wrong with the number.
+        problem: NumberError,
+    },
+    /// `BETWEEN low AND high` with `low` above `high`.
+    #[error(
+        "BETWEEN on `{attribute}` has its lower bound above its upper bound: write \
+         between(low, high)"
+    )]
+    BetweenBoundsReversed {
+        /// The attribute of the condition.
+        attribute: String,
+    },
+    /// `BETWEEN` with bounds of two types, or of a type that has no order.
+    #[error("BETWEEN on `{attribute}` needs two values of one type: number, string or binary")]
+    BetweenTypesDiffer {
+        /// The attribute of the condition.
+        attribute: String,
+    },
+    /// An empty string or binary in a key condition.
+    #[error(
+        "the key condition {operator} on `{attribute}` has an empty value, and DynamoDB key \
+         values cannot be empty: use a non-empty value"
+    )]
+    EmptyKeyValue {
+        /// The key attribute.
+        attribute: String,
+        /// The operator of the key condition.
+        operator: Operator,
+    },
+    /// `page_size(0)`.
+    #[error("page_size must be at least 1")]
+    ZeroPageSize,
+}
+
+/// What is wrong with a cursor: the detail of [`Error::InvalidCursor`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CursorProblem {
+    /// Not the JSON object of key attributes that eventosaurus writes.
+    #[error(
+        "it is not a cursor of eventosaurus (those are JSON objects of key attributes): pass \
+         the cursor of a page unchanged"
+    )]
+    NotACursor,
+    /// One of its attributes is not a key value.
+    #[error("its attribute `{attribute}` is not a key value: {problem}")]
+    BadKeyValue {
+        /// The attribute.
+        attribute: String,
+        /// What is wrong with its value.
+        problem: KeyValueProblem,
+    },
+    /// It holds other attributes than this query's cursors.
+    #[error(
+        "it holds the attributes {found:?} but this query's cursors hold {expected:?}: was it \
+         taken from another query?"
+    )]
+    WrongAttributes {
+        /// Its attributes, sorted.
+        found: Vec<String>,
+        /// The attributes of this query's cursors, sorted.
+        expected: Vec<String>,
+    },
+    /// A key attribute is an empty string or binary, which no stored key can be.
+    #[error("its key attribute `{attribute}` is empty, which no stored key can be")]
+    EmptyKeyValue {
+        /// The attribute.
+        attribute: String,
+    },
+    /// It lies outside the query's key condition: another partition, or outside the range
+    /// condition. DynamoDB refuses such an `ExclusiveStartKey`.
+    #[error(
+        "it points outside this query's key condition ({operator} on `{attribute}`): a cursor \
+         only resumes the query that returned it, in the same partition"
+    )]
+    OutsideKeyCondition {
+        /// The attribute of the key condition it fails.
+        attribute: String,
+        /// The operator of that condition.
+        operator: Operator,
+    },
+}
+
+/// Why a JSON value is not a key attribute value (`{"S": ..}`, `{"N": ..}` or `{"B": [..]}`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyValueProblem {
+    /// Not an object with exactly one type tag.
+    #[error("a key value is an object with one type tag, e.g. {{\"S\": \"x\"}}")]
+    NotOneTypeTag,
+    /// A tag or shape that no key value has.
+    #[error("`{tag}` with that value is not a key type: keys are S, N or B")]
+    UnsupportedType {
+        /// The type tag found.
+        tag: String,
+    },
+    /// An `N` value that is not a DynamoDB number.
+    #[error("{0}")]
+    InvalidNumber(NumberError),
+    /// A `B` value that is not a list of bytes.
+    #[error("a B value is a list of byte values (0 to 255)")]
+    InvalidBytes,
 }
 
 impl Error {
     /// Whether retrying the same request may succeed: throttling, network and 5xx errors.
     ///
-    /// Retrying a conditional write is always safe: a write that did land the first time
-    /// comes back as [`StoreOutcome::Duplicate`](crate::StoreOutcome::Duplicate).
+    /// Retrying a conditional write is always safe: a retry that meets the item its earlier
+    /// attempt wrote recognises it and reports [`StoreOutcome::Stored`](crate::StoreOutcome::Stored),
+    /// never a second item and never a [`Duplicate`](crate::StoreOutcome::Duplicate).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Network { .. } => true,
             Error::TransactionCanceled { retryable, .. } => *retryable,
-            Error::Service { status, code, .. } => {
-                status.is_some_and(|s| s >= 500) || code == "InternalServerError"
-            }
+            Error::Service { status, .. } => status.is_some_and(|s| s >= 500),
             _ => false,
         }
     }
@@ -312,9 +505,7 @@ impl Error {
     pub fn may_have_been_applied(&self) -> bool {
         match self {
             Error::Network { .. } => true,
-            Error::Service { status, code, .. } => {
-                status.is_some_and(|s| s >= 500) || code == "InternalServerError"
-            }
+            Error::Service { status, .. } => status.is_some_and(|s| s >= 500),
             _ => false,
         }
     }
@@ -341,13 +532,149 @@ pub(crate) struct CallSite<'a> {
     pub endpoint: &'a str,
 }
 
-/// Sorts an SDK error into the cases the library reacts to.
-pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>, at: CallSite<'_>) -> SdkFailure
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+/// The service errors the library reacts to, read from an operation's typed error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServiceErrorKind {
+    /// `ConditionalCheckFailedException`.
+    ConditionFailed,
+    /// `ResourceNotFoundException`.
+    NotFound,
+    /// `ResourceInUseException`.
+    InUse,
+    /// `ProvisionedThroughputExceededException`, `RequestLimitExceeded`,
+    /// `ThrottlingException`, `LimitExceededException`.
+    Throttled,
+}
+
+/// An operation's typed error (`PutItemError`, `QueryError`, ...), sorted into the kinds
+/// the library reacts to by its variants.
+pub(crate) trait OperationError:
+    ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
 {
+    /// The kind of this error's variant; `None` for the others, and for `Unhandled` (e.g.
+    /// DynamoDB Local's `ValidationException`, which no operation's enum has).
+    fn kind(&self) -> Option<ServiceErrorKind>;
+}
+
+macro_rules! operation_errors {
+    ($($sdk:ident::$module:ident::$error:ident { $($variant:ident => $kind:ident),* $(,)? })*) => {$(
+        impl OperationError for $sdk::operation::$module::$error {
+            fn kind(&self) -> Option<ServiceErrorKind> {
+                #[allow(unused_imports)] // by an operation without variants of interest
+                use $sdk::operation::$module::$error as E;
+                match self {
+                    $(E::$variant(_) => Some(ServiceErrorKind::$kind),)*
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+operation_errors! {
+    aws_sdk_dynamodb::put_item::PutItemError {
+        ConditionalCheckFailedException => ConditionFailed,
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::update_item::UpdateItemError {
+        ConditionalCheckFailedException => ConditionFailed,
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::get_item::GetItemError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::query::QueryError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::scan::ScanError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::batch_write_item::BatchWriteItemError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::transact_write_items::TransactWriteItemsError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::create_table::CreateTableError {
+        ResourceInUseException => InUse,
+        LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodb::describe_table::DescribeTableError {
+        ResourceNotFoundException => NotFound,
+    }
+    aws_sdk_dynamodb::delete_table::DeleteTableError {
+        ResourceNotFoundException => NotFound,
+        ResourceInUseException => InUse,
+        LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodb::list_tables::ListTablesError {}
+    aws_sdk_dynamodb::update_table::UpdateTableError {
+        ResourceNotFoundException => NotFound,
+        ResourceInUseException => InUse,
+        LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodb::delete_item::DeleteItemError {
+        ConditionalCheckFailedException => ConditionFailed,
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodbstreams::describe_stream::DescribeStreamError {
+        ResourceNotFoundException => NotFound,
+    }
+    aws_sdk_dynamodbstreams::get_records::GetRecordsError {
+        ResourceNotFoundException => NotFound,
+        LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodbstreams::get_shard_iterator::GetShardIteratorError {
+        ResourceNotFoundException => NotFound,
+    }
+    aws_sdk_dynamodbstreams::list_streams::ListStreamsError {
+        ResourceNotFoundException => NotFound,
+    }
+}
+
+/// The fallback for an error the operation's enum has no variant for (`Unhandled`): control
+/// plane calls can be throttled although their enums have no throttling variant.
+fn kind_from_code(code: Option<&str>) -> Option<ServiceErrorKind> {
+    match code? {
+        "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "ProvisionedThroughputExceededException" => Some(ServiceErrorKind::Throttled),
+        _ => None,
+    }
+}
+
+/// Sorts an SDK error into the cases the library reacts to: transport failures, then the
+/// operation's typed error variant, then (for `Unhandled` errors only) the error code.
+pub(crate) fn classify<E: OperationError>(
+    err: SdkError<E, HttpResponse>,
+    at: CallSite<'_>,
+) -> SdkFailure {
     let table = at.table.to_owned();
-    match &err {
+    let kind = match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
             return SdkFailure::Other(Error::Network {
                 endpoint: at.endpoint.to_owned(),
@@ -356,29 +683,28 @@ where
                 source: Box::new(err),
             });
         }
-        _ => {}
-    }
-    let code = err.code().unwrap_or("Unknown").to_owned();
-    match code.as_str() {
-        "ConditionalCheckFailedException" => return SdkFailure::ConditionFailed,
-        "ResourceNotFoundException" => return SdkFailure::NotFound,
-        "ResourceInUseException" => return SdkFailure::InUse,
-        "ProvisionedThroughputExceededException"
-        | "ThrottlingException"
-        | "RequestLimitExceeded" => {
+        SdkError::ServiceError(service) => service
+            .err()
+            .kind()
+            .or_else(|| kind_from_code(service.err().code())),
+        _ => None,
+    };
+    match kind {
+        Some(ServiceErrorKind::ConditionFailed) => return SdkFailure::ConditionFailed,
+        Some(ServiceErrorKind::NotFound) => return SdkFailure::NotFound,
+        Some(ServiceErrorKind::InUse) => return SdkFailure::InUse,
+        Some(ServiceErrorKind::Throttled) => {
             return SdkFailure::Other(Error::Throttled {
                 operation: at.operation,
                 table,
                 source: Box::new(err),
             });
         }
-        _ => {}
+        None => {}
     }
+    let code = err.code().unwrap_or("Unknown").to_owned();
     let message = err.message().unwrap_or_default().to_owned();
-    let status = match &err {
-        SdkError::ServiceError(service) => Some(service.raw().status().as_u16()),
-        _ => None,
-    };
+    let status = err.raw_response().map(|raw| raw.status().as_u16());
     SdkFailure::Other(Error::Service {
         operation: at.operation,
         table,
@@ -406,5 +732,87 @@ impl SdkFailure {
                 source: format!("{self:?}").into(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+    use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_sdk_dynamodb::operation::query::QueryError;
+    use aws_sdk_dynamodb::types::error::{
+        ConditionalCheckFailedException, ProvisionedThroughputExceededException,
+        ResourceNotFoundException,
+    };
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    const AT: CallSite<'static> = CallSite {
+        operation: "Op",
+        table: "dev_t",
+        endpoint: "http://localhost:8000",
+    };
+
+    fn failure<E: OperationError>(err: E, status: u16) -> SdkFailure {
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        classify(SdkError::service_error(err, raw), AT)
+    }
+
+    fn unhandled(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message("m").build()
+    }
+
+    #[test]
+    fn typed_variants_decide() {
+        let condition = ConditionalCheckFailedException::builder().build();
+        assert!(matches!(
+            failure(
+                PutItemError::ConditionalCheckFailedException(condition),
+                400
+            ),
+            SdkFailure::ConditionFailed
+        ));
+        let missing = ResourceNotFoundException::builder().build();
+        assert!(matches!(
+            failure(DescribeTableError::ResourceNotFoundException(missing), 400),
+            SdkFailure::NotFound
+        ));
+        let throttled = ProvisionedThroughputExceededException::builder().build();
+        let SdkFailure::Other(error) = failure(
+            QueryError::ProvisionedThroughputExceededException(throttled),
+            400,
+        ) else {
+            panic!("not an error")
+        };
+        assert!(matches!(error, Error::Throttled { .. }) && error.is_retryable());
+    }
+
+    #[test]
+    fn unhandled_errors_fall_back_on_the_code() {
+        let throttled = failure(
+            CreateTableError::generic(unhandled("ThrottlingException")),
+            400,
+        );
+        assert!(matches!(
+            throttled,
+            SdkFailure::Other(Error::Throttled { .. })
+        ));
+        let SdkFailure::Other(error) =
+            failure(QueryError::generic(unhandled("ValidationException")), 400)
+        else {
+            panic!("not an error")
+        };
+        assert!(
+            matches!(&error, Error::Service { code, status: Some(400), .. } if code == "ValidationException")
+        );
+        assert!(!error.is_retryable());
+        let SdkFailure::Other(error) = failure(QueryError::generic(unhandled("Whatever")), 503)
+        else {
+            panic!("not an error")
+        };
+        assert!(error.is_retryable(), "a 5xx is retryable");
     }
 }

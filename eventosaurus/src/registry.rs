@@ -1,7 +1,10 @@
 //! The event types linked into this binary.
 //!
-//! Every `#[derive(Storable)]` registers its [`TableDef`] at link time, so tools such as
-//! `eventosaurus-cli` find all event types without a hand-kept list.
+//! Every `#[derive(Storable)]` registers its [`TableDef`] at link time (with `inventory`).
+//! The linker keeps only what the binary uses: the event types of a library crate that the
+//! binary never names are **not** registered. So the registry is a reliable list only of the
+//! event types defined in the binary's own crate; elsewhere, name the types
+//! (`&[PhoneCall::TABLE, ..]`), e.g. for `eventosaurus_cli::run`.
 
 use crate::schema::TableDef;
 
@@ -26,7 +29,8 @@ impl Registration {
 
 inventory::collect!(Registration);
 
-/// Every registered table definition, sorted by table name (duplicates removed).
+/// Every registered table definition, sorted by table name (duplicates removed). Only the
+/// event types the linker kept (see the [module docs](self)).
 pub fn tables() -> Vec<&'static TableDef> {
     let mut tables: Vec<&'static TableDef> = inventory::iter::<Registration>
         .into_iter()

@@ -11,9 +11,9 @@
 //! * on-demand billing unless asked otherwise.
 //!
 //! Nothing here does I/O: [`table`](crate::table) sends these requests, `describe-tables`
-//! prints them and `check-tables` compares live tables with them.
+//! prints them and `check-tables` compares live tables with them. The parts of a spec are
+//! typed ([`KeyType`], [`BillingMode`], [`ProjectionType`], [`KeyAttributeType`]).
 
-use aws_sdk_dynamodb::types::ScalarAttributeType;
 use serde::Serialize;
 
 /// The sort key attribute every table has.
@@ -38,21 +38,93 @@ pub enum KeyAttributeType {
 }
 
 impl KeyAttributeType {
-    /// The DynamoDB type letter, `N` or `S`.
+    /// The DynamoDB type letter: `N` or `S`.
     pub fn as_str(self) -> &'static str {
         match self {
             KeyAttributeType::Number => "N",
             KeyAttributeType::String => "S",
         }
     }
+}
 
-    pub(crate) fn to_sdk(self) -> ScalarAttributeType {
+/// Whether a key is the partition key (`HASH`) or the sort key (`RANGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum KeyType {
+    /// `HASH`: the partition key.
+    #[serde(rename = "HASH")]
+    Hash,
+    /// `RANGE`: the sort key.
+    #[serde(rename = "RANGE")]
+    Range,
+}
+
+impl KeyType {
+    /// The name DynamoDB uses: `HASH` or `RANGE`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            KeyAttributeType::Number => ScalarAttributeType::N,
-            KeyAttributeType::String => ScalarAttributeType::S,
+            KeyType::Hash => "HASH",
+            KeyType::Range => "RANGE",
         }
     }
 }
+
+/// How a table is billed, as the CreateTable request says it (see [`Billing`] for the
+/// capacities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum BillingMode {
+    /// `PAY_PER_REQUEST`: on demand.
+    #[serde(rename = "PAY_PER_REQUEST")]
+    PayPerRequest,
+    /// `PROVISIONED`: fixed read and write capacity.
+    #[serde(rename = "PROVISIONED")]
+    Provisioned,
+}
+
+impl BillingMode {
+    /// The name DynamoDB uses: `PAY_PER_REQUEST` or `PROVISIONED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+            BillingMode::Provisioned => "PROVISIONED",
+        }
+    }
+}
+
+/// Which attributes an index copies from the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ProjectionType {
+    /// `ALL`: every attribute (what the `created_at` index uses).
+    #[serde(rename = "ALL")]
+    All,
+    /// `KEYS_ONLY`: the table's and the index's keys.
+    #[serde(rename = "KEYS_ONLY")]
+    KeysOnly,
+    /// `INCLUDE`: the keys and a list of attributes.
+    #[serde(rename = "INCLUDE")]
+    Include,
+}
+
+impl ProjectionType {
+    /// The name DynamoDB uses: `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectionType::All => "ALL",
+            ProjectionType::KeysOnly => "KEYS_ONLY",
+            ProjectionType::Include => "INCLUDE",
+        }
+    }
+}
+
+macro_rules! display_as_str {
+    ($($name:ident),*) => {$(
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+display_as_str!(KeyAttributeType, KeyType, BillingMode, ProjectionType);
 
 /// The type of a (non-key) attribute, as far as queries and the CLI need to know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -120,50 +192,36 @@ impl TableDef {
 
     /// The CreateTable request for this table in an environment, as data.
     pub fn spec(&self, environment_prefix: &str, billing: Billing) -> TableSpec {
-        let hash = KeySchemaSpec {
-            attribute_name: self.partition_key.to_owned(),
-            key_type: "HASH",
+        let key = |name: &str, key_type| KeySchemaSpec {
+            attribute_name: name.to_owned(),
+            key_type,
+        };
+        let attribute = |name: &str, attribute_type| AttributeSpec {
+            attribute_name: name.to_owned(),
+            attribute_type,
         };
         TableSpec {
             table_name: self.full_name(environment_prefix),
             key_schema: vec![
-                hash.clone(),
-                KeySchemaSpec {
-                    attribute_name: EVENT_UUID.to_owned(),
-                    key_type: "RANGE",
-                },
+                key(self.partition_key, KeyType::Hash),
+                key(EVENT_UUID, KeyType::Range),
             ],
             attribute_definitions: vec![
-                AttributeSpec {
-                    attribute_name: self.partition_key.to_owned(),
-                    attribute_type: self.partition_key_type,
-                },
-                AttributeSpec {
-                    attribute_name: EVENT_UUID.to_owned(),
-                    attribute_type: KeyAttributeType::String,
-                },
-                AttributeSpec {
-                    attribute_name: CREATED_AT.to_owned(),
-                    attribute_type: KeyAttributeType::String,
-                },
+                attribute(self.partition_key, self.partition_key_type),
+                attribute(EVENT_UUID, KeyAttributeType::String),
+                attribute(CREATED_AT, KeyAttributeType::String),
             ],
             local_secondary_indexes: vec![IndexSpec {
                 index_name: CREATED_AT_INDEX.to_owned(),
                 key_schema: vec![
-                    hash,
-                    KeySchemaSpec {
-                        attribute_name: CREATED_AT.to_owned(),
-                        key_type: "RANGE",
-                    },
+                    key(self.partition_key, KeyType::Hash),
+                    key(CREATED_AT, KeyType::Range),
                 ],
                 projection: ProjectionSpec {
-                    projection_type: "ALL",
+                    projection_type: ProjectionType::All,
                 },
             }],
-            billing_mode: match billing {
-                Billing::OnDemand => "PAY_PER_REQUEST",
-                Billing::Provisioned { .. } => "PROVISIONED",
-            },
+            billing_mode: billing.mode(),
             provisioned_throughput: match billing {
                 Billing::OnDemand => None,
                 Billing::Provisioned { read, write } => Some(ThroughputSpec {
@@ -171,6 +229,7 @@ impl TableDef {
                     write_capacity_units: write,
                 }),
             },
+            stream_specification: Some(crate::table_stream::DEFAULT_STREAM),
         }
     }
 }
@@ -190,6 +249,16 @@ pub enum Billing {
     },
 }
 
+impl Billing {
+    /// The billing mode of the CreateTable request.
+    pub fn mode(self) -> BillingMode {
+        match self {
+            Billing::OnDemand => BillingMode::PayPerRequest,
+            Billing::Provisioned { .. } => BillingMode::Provisioned,
+        }
+    }
+}
+
 /// A CreateTable request as data. Serializes to the JSON shape of the DynamoDB API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -203,10 +272,23 @@ pub struct TableSpec {
     /// The `created_at` LSI.
     pub local_secondary_indexes: Vec<IndexSpec>,
     /// `PAY_PER_REQUEST` or `PROVISIONED`.
-    pub billing_mode: &'static str,
+    pub billing_mode: BillingMode,
     /// Capacity, for provisioned billing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioned_throughput: Option<ThroughputSpec>,
+    /// The table's DynamoDB stream: `NEW_IMAGE` by default, `None` for no stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_specification: Option<crate::table_stream::StreamSpec>,
+}
+
+impl TableSpec {
+    /// The type the spec declares for a key attribute, if it declares one.
+    pub fn attribute_type(&self, attribute_name: &str) -> Option<KeyAttributeType> {
+        self.attribute_definitions
+            .iter()
+            .find(|a| a.attribute_name == attribute_name)
+            .map(|a| a.attribute_type)
+    }
 }
 
 /// One key schema element.
@@ -216,7 +298,7 @@ pub struct KeySchemaSpec {
     /// Attribute name.
     pub attribute_name: String,
     /// `HASH` or `RANGE`.
-    pub key_type: &'static str,
+    pub key_type: KeyType,
 }
 
 /// One attribute definition.
@@ -245,8 +327,8 @@ pub struct IndexSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProjectionSpec {
-    /// Always `ALL`.
-    pub projection_type: &'static str,
+    /// `ALL` for the `created_at` index.
+    pub projection_type: ProjectionType,
 }
 
 /// Provisioned capacity.
@@ -257,4 +339,73 @@ pub struct ThroughputSpec {
     pub read_capacity_units: i64,
     /// Write capacity units.
     pub write_capacity_units: i64,
+}
+
+/// Whether `table` is named `<environment_prefix>_…`, i.e. lies in that environment's
+/// namespace. A plain string test: `prod_eu_x` is in `prod`'s namespace, `production_x` is not.
+/// Deleting must never rely on this; see [`delete_table`](crate::table::delete_table), which
+/// takes a [`TableDef`].
+pub fn in_environment(environment_prefix: &str, table: &str) -> bool {
+    table.len() > environment_prefix.len() + 1
+        && table.starts_with(environment_prefix)
+        && table.as_bytes()[environment_prefix.len()] == b'_'
+}
+
+/// The table definition the crate's unit tests share: `phone_call`, partitioned by the number
+/// `person_id`, with random ids.
+#[cfg(test)]
+pub(crate) const TEST_DEF: TableDef = TableDef {
+    name: "phone_call",
+    event_type: "PhoneCall",
+    partition_key: "person_id",
+    partition_key_type: KeyAttributeType::Number,
+    composite_key: &[],
+    attributes: &[],
+    linked: None,
+    shard_by: None,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEF: TableDef = TEST_DEF;
+
+    #[test]
+    fn spec_serializes_as_create_table_json() {
+        let json = serde_json::to_value(DEF.spec("dev", Billing::OnDemand)).unwrap();
+        assert_eq!(json["TableName"], "dev_phone_call");
+        assert_eq!(json["KeySchema"][0]["AttributeName"], "person_id");
+        assert_eq!(json["KeySchema"][0]["KeyType"], "HASH");
+        assert_eq!(json["KeySchema"][1]["AttributeName"], "event_uuid");
+        assert_eq!(json["AttributeDefinitions"][0]["AttributeType"], "N");
+        assert_eq!(
+            json["LocalSecondaryIndexes"][0]["IndexName"],
+            CREATED_AT_INDEX
+        );
+        assert_eq!(
+            json["LocalSecondaryIndexes"][0]["KeySchema"][1]["AttributeName"],
+            "created_at"
+        );
+        assert_eq!(json["BillingMode"], "PAY_PER_REQUEST");
+        assert!(json.get("ProvisionedThroughput").is_none());
+        let provisioned =
+            serde_json::to_value(DEF.spec("dev", Billing::Provisioned { read: 5, write: 7 }))
+                .unwrap();
+        assert_eq!(
+            provisioned["ProvisionedThroughput"]["WriteCapacityUnits"],
+            7
+        );
+    }
+
+    #[test]
+    fn environment_namespace_is_prefix_and_underscore() {
+        assert!(in_environment("prod", "prod_phone_call"));
+        assert!(in_environment("prod", "prod_eu_phone_call"));
+        assert!(!in_environment("prod", "production_phone_call"));
+        assert!(!in_environment("prod", "prodx_phone_call"));
+        assert!(!in_environment("prod", "prod_"));
+        assert!(!in_environment("prod", "prod"));
+        assert!(!in_environment("prod", "dev_prod_phone_call"));
+    }
 }

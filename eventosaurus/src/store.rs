@@ -48,6 +48,9 @@ struct Inner {
     global_hook: Option<GlobalErrorHook>,
     /// Stored with each event as `event_source`, when configured.
     source: Option<String>,
+    /// The AWS configuration the client was built from, when [`Store::connect`] built it:
+    /// other clients (DynamoDB Streams) are built from the same region, credentials, endpoint.
+    sdk_config: Option<aws_config::SdkConfig>,
 }
 
 impl std::fmt::Debug for Store {
@@ -70,12 +73,13 @@ impl Store {
     /// For a loopback endpoint with no configured region or credentials, uses `us-east-1`
     /// and dummy credentials (see [`config`](crate::config)).
     pub async fn connect(config: Config) -> Result<Store> {
-        let dynamodb = DynamoDb::connect(&config).await;
-        Ok(Store::with_dynamodb(
-            dynamodb,
-            config.environment_prefix,
-            config.source,
-        ))
+        let sdk_config = DynamoDb::sdk_config(&config).await;
+        let dynamodb = DynamoDb::from_sdk_config(&sdk_config, config.endpoint.as_deref());
+        let mut store = Store::with_dynamodb(dynamodb, config.environment_prefix, config.source);
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner.sdk_config = Some(sdk_config);
+        }
+        Ok(store)
     }
 
     /// Wraps an SDK client you built yourself; `config` supplies the environment prefix.
@@ -118,6 +122,7 @@ impl Store {
                 persistor: Arc::new(Synchronous),
                 global_hook: None,
                 source: None,
+                sdk_config: None,
             }),
         }
     }
@@ -153,6 +158,7 @@ impl Store {
                 persistor: Arc::new(persistor),
                 global_hook: self.inner.global_hook.clone(),
                 source: self.inner.source.clone(),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         }
     }
@@ -176,6 +182,7 @@ impl Store {
                 persistor: self.inner.persistor.clone(),
                 global_hook: self.inner.global_hook.clone(),
                 source: Some(source),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         })
     }
@@ -216,6 +223,7 @@ impl Store {
                 persistor: self.inner.persistor.clone(),
                 global_hook: Some(Arc::new(hook)),
                 source: self.inner.source.clone(),
+                sdk_config: self.inner.sdk_config.clone(),
             }),
         }
     }
@@ -276,6 +284,13 @@ impl Store {
             table,
             endpoint: self.inner.backend.label(),
         }
+    }
+
+    /// The AWS configuration (region, credentials, endpoint) the client was built from, when
+    /// [`Store::connect`] built it; `None` for [`Store::with_client`] and [`Store::test`].
+    /// The stream consumer builds its DynamoDB Streams client from it.
+    pub fn sdk_config(&self) -> Option<&aws_config::SdkConfig> {
+        self.inner.sdk_config.as_ref()
     }
 
     /// The environment prefix of every table this store touches.

@@ -93,8 +93,14 @@ impl DynamoDb {
     /// Connects with `config` (see [`DynamoDb::sdk_config`]).
     pub async fn connect(config: &Config) -> DynamoDb {
         let sdk_config = DynamoDb::sdk_config(config).await;
-        let endpoint_label = match &config.endpoint {
-            Some(endpoint) => endpoint.clone(),
+        DynamoDb::from_sdk_config(&sdk_config, config.endpoint.as_deref())
+    }
+
+    /// A backend for an SDK configuration; `endpoint` (if any) names it in error messages,
+    /// else its region does.
+    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, endpoint: Option<&str>) -> DynamoDb {
+        let endpoint_label = match endpoint {
+            Some(endpoint) => endpoint.to_owned(),
             None => format!(
                 "the AWS endpoint of region {}",
                 sdk_config
@@ -103,7 +109,7 @@ impl DynamoDb {
                     .unwrap_or("(none configured)")
             ),
         };
-        DynamoDb::new(Client::new(&sdk_config), endpoint_label)
+        DynamoDb::new(Client::new(sdk_config), endpoint_label)
     }
 
     /// The SDK client.

@@ -9,13 +9,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::expression::parse_item;
 use super::transact::{
-    key_text, CancellationReason, KeySchema, TransactAction, TransactResult, TransactWrite,
+    CancellationReason, KeySchema, TransactAction, TransactResult, TransactWrite,
 };
 use super::{Backend, BackendFuture, BatchPut, PageResponse, PutOutcome};
 use crate::codec::Item;
 use crate::error::Result;
+use crate::number::Number;
 use crate::plan::memory::evaluate_request;
 use crate::plan::{Plan, Select};
 use crate::schema::{TableDef, EVENT_UUID};
@@ -74,9 +77,21 @@ impl MemoryTable {
 
 fn schema_key(schema: &KeySchema, item: &Item) -> MemoryKey {
     (
-        key_text(item.get(&schema.partition_key)),
-        key_text(schema.sort_key.as_ref().and_then(|sort| item.get(sort))),
+        key_part(item.get(&schema.partition_key)),
+        key_part(schema.sort_key.as_ref().and_then(|sort| item.get(sort))),
     )
+}
+
+fn key_part(value: Option<&AttributeValue>) -> String {
+    match value {
+        Some(AttributeValue::S(s)) => format!("S:{s}"),
+        // Canonical decimal text: equal numbers, and only those, share a key.
+        Some(AttributeValue::N(n)) => match Number::parse_unbounded(n) {
+            Ok(number) => format!("N:{number}"),
+            Err(_) => format!("N?:{n}"),
+        },
+        other => format!("{other:?}"),
+    }
 }
 
 impl Memory {
@@ -87,8 +102,8 @@ impl Memory {
 
     fn key_of(def: &TableDef, item: &Item) -> MemoryKey {
         (
-            key_text(item.get(def.partition_key)),
-            key_text(item.get(EVENT_UUID)),
+            key_part(item.get(def.partition_key)),
+            key_part(item.get(EVENT_UUID)),
         )
     }
 

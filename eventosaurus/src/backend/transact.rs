@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::codec::Item;
 use crate::error::{Error, Result};
+use crate::number::Number;
 
 /// DynamoDB's limit of items per `TransactWriteItems` call.
 pub const MAX_TRANSACT_ITEMS: usize = 100;
@@ -226,23 +227,18 @@ impl TransactWrite {
     }
 }
 
-/// A key value as text, for identity: `S:…`, `N:…` (normalized), `B:…`; missing is `-`.
-pub(crate) fn key_text(value: Option<&AttributeValue>) -> String {
+/// A key value as text, for identity: `S:…`, `N:…` (canonical: `007`, `7.0` and `7` are
+/// one number), `B:…`; missing is `-`.
+fn key_text(value: Option<&AttributeValue>) -> String {
     match value {
         Some(AttributeValue::S(s)) => format!("S:{s}"),
-        Some(AttributeValue::N(n)) => format!("N:{}", normalize_number(n)),
+        Some(AttributeValue::N(n)) => match Number::parse_unbounded(n) {
+            Ok(number) => format!("N:{number}"),
+            Err(_) => format!("N?:{n}"),
+        },
         Some(AttributeValue::B(b)) => format!("B:{:?}", b.as_ref()),
         Some(other) => format!("{other:?}"),
         None => "-".to_owned(),
-    }
-}
-
-/// `007`, `7.0` and `7` are the same DynamoDB number.
-pub(crate) fn normalize_number(n: &str) -> String {
-    match n.parse::<f64>() {
-        Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", f as i64),
-        Ok(f) => format!("{f}"),
-        Err(_) => n.to_owned(),
     }
 }
 

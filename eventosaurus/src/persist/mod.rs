@@ -48,6 +48,7 @@ use crate::backend::{Backend, PutOutcome};
 use crate::codec::Item;
 use crate::error::{Error, Result};
 use crate::model::{CreatedAt, Storable, StoreOutcome, StoredEvent};
+use crate::plan::items_equal;
 use crate::schema::{TableDef, CREATED_AT};
 
 pub mod queue;
@@ -142,8 +143,9 @@ impl EventWrite {
     /// `earlier_attempt_may_have_landed` says whether an earlier attempt of this same write
     /// failed in a way that may have written it anyway (a lost response, a timeout, a 5xx:
     /// see [`Error::may_have_been_applied`]). Only then can an existing item be this write's
-    /// own: if it has the same `event_uuid` *and* the same `created_at` (fixed when the event
-    /// was stored, carried by every retry), the outcome is [`Stored`](StoreOutcome::Stored).
+    /// own: if it is identical (the same `event_uuid`, the same `created_at`, fixed when the
+    /// event was stored and carried by every retry, and the same attributes), the outcome is
+    /// [`Stored`](StoreOutcome::Stored).
     /// Anything else is another write that got there first:
     /// [`Duplicate`](StoreOutcome::Duplicate). (So two `store()` calls of one composite event
     /// in the same millisecond are still `Stored` then `Duplicate`.)
@@ -159,25 +161,51 @@ impl EventWrite {
         }
     }
 
+    /// Whether `existing` is this write's item: every attribute equal as DynamoDB compares
+    /// them (numbers by value, sets in any order), `created_at` and `event_uuid` included.
     fn is_own(&self, existing: &Item) -> bool {
-        existing.get(CREATED_AT) == self.item.get(CREATED_AT)
-            && existing.get(crate::schema::EVENT_UUID) == self.item.get(crate::schema::EVENT_UUID)
+        existing.contains_key(CREATED_AT) && items_equal(existing, &self.item)
     }
 
     /// Hands a final failure to the event type's `on_error` and the store's global hook.
-    pub fn report_failure(&self, error: &Error) {
+    ///
+    /// Each hook runs under [`catch_unwind`](std::panic::catch_unwind): a hook that panics
+    /// is logged and does not keep the other hook (or the caller) from running. Returns the
+    /// number of hooks that panicked.
+    pub fn report_failure(&self, error: &Error) -> u32 {
         let failed = FailedEvent {
             table: self.table,
             table_name: &self.table_name,
             item: Some(&self.item),
             event_uuid: self.event_uuid,
         };
+        let mut panics = 0;
+        let mut run = |which: &str, hook: &dyn Fn(&FailedEvent<'_>, &Error)| {
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&failed, error)));
+            if let Err(payload) = outcome {
+                panics += 1;
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_owned());
+                tracing::error!(
+                    hook = which,
+                    table = %self.table_name,
+                    event_uuid = %self.event_uuid,
+                    panic = %message,
+                    "a failure hook panicked; the failure is still counted"
+                );
+            }
+        };
         if let Some(typed) = self.hooks.typed {
-            typed(&failed, error);
+            run("on_error", &typed);
         }
         if let Some(global) = &self.hooks.global {
-            global(&failed, error);
+            run("error hook", global.as_ref());
         }
+        panics
     }
 }
 

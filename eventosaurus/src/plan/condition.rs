@@ -6,102 +6,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 use crate::codec::Item;
-
-/// A comparison DynamoDB can evaluate on one attribute.
-///
-/// Only [`Eq`](Operator::Eq), [`Lt`](Operator::Lt), [`Le`](Operator::Le), [`Gt`](Operator::Gt),
-/// [`Ge`](Operator::Ge), [`Between`](Operator::Between) and [`BeginsWith`](Operator::BeginsWith)
-/// are allowed on a range key in a key condition (and only `Eq` on a partition key); the
-/// others always become a FilterExpression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Operator {
-    /// Equal (`=`).
-    Eq,
-    /// Not equal (`<>`). True when the attribute is missing or of another type.
-    Ne,
-    /// Equal to one of up to 100 values (`IN (..)`).
-    In,
-    /// Less than or equal (`<=`).
-    Le,
-    /// Less than (`<`).
-    Lt,
-    /// Greater than or equal (`>=`).
-    Ge,
-    /// Greater than (`>`).
-    Gt,
-    /// A substring of a string, or an element of a set or list (`contains(..)`).
-    Contains,
-    /// Not [`Contains`](Operator::Contains) (`NOT contains(..)`). True when the attribute is missing.
-    NotContains,
-    /// A prefix of a string (`begins_with(..)`).
-    BeginsWith,
-    /// Between two values, both included (`BETWEEN .. AND ..`).
-    Between,
-}
-
-impl Operator {
-    /// Every operator, in declaration order.
-    pub const ALL: [Operator; 11] = [
-        Operator::Eq,
-        Operator::Ne,
-        Operator::In,
-        Operator::Le,
-        Operator::Lt,
-        Operator::Ge,
-        Operator::Gt,
-        Operator::Contains,
-        Operator::NotContains,
-        Operator::BeginsWith,
-        Operator::Between,
-    ];
-
-    /// Whether DynamoDB accepts this operator on a range key in a KeyConditionExpression.
-    pub fn allowed_on_range_key(self) -> bool {
-        matches!(
-            self,
-            Operator::Eq
-                | Operator::Lt
-                | Operator::Le
-                | Operator::Gt
-                | Operator::Ge
-                | Operator::Between
-                | Operator::BeginsWith
-        )
-    }
-
-    /// How many values the operator takes: `(min, max)`. `IN` takes 1 to 100.
-    pub fn arity(self) -> (usize, usize) {
-        match self {
-            Operator::Between => (2, 2),
-            Operator::In => (1, 100),
-            _ => (1, 1),
-        }
-    }
-
-    /// The operator's name as the DynamoDB documentation spells it, e.g. `BEGINS_WITH`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Operator::Eq => "EQ",
-            Operator::Ne => "NE",
-            Operator::In => "IN",
-            Operator::Le => "LE",
-            Operator::Lt => "LT",
-            Operator::Ge => "GE",
-            Operator::Gt => "GT",
-            Operator::Contains => "CONTAINS",
-            Operator::NotContains => "NOT_CONTAINS",
-            Operator::BeginsWith => "BEGINS_WITH",
-            Operator::Between => "BETWEEN",
-        }
-    }
-}
-
-impl std::fmt::Display for Operator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::number::compare as compare_numbers;
+pub use crate::operator::Operator;
 
 /// One condition: `attribute OPERATOR values`. Untyped: the typed builder makes these.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,13 +112,36 @@ pub fn values_equal(a: &AttributeValue, b: &AttributeValue) -> bool {
     }
 }
 
+/// Whether two items hold the same attributes with equal values ([`values_equal`]).
+///
+/// ```
+/// use aws_sdk_dynamodb::types::AttributeValue as V;
+/// use eventosaurus::plan::items_equal;
+/// let a = [("n".to_owned(), V::N("7.0".into())), ("s".to_owned(), V::Ss(vec!["b".into(), "a".into()]))];
+/// let b = [("n".to_owned(), V::N("7".into())), ("s".to_owned(), V::Ss(vec!["a".into(), "b".into()]))];
+/// assert!(items_equal(&a.clone().into_iter().collect(), &b.into_iter().collect()));
+/// let c = [("n".to_owned(), V::N("8".into())), ("s".to_owned(), V::Ss(vec!["a".into(), "b".into()]))];
+/// assert!(!items_equal(&a.into_iter().collect(), &c.into_iter().collect()));
+/// ```
+pub fn items_equal(a: &Item, b: &Item) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|(name, value)| b.get(name).is_some_and(|other| values_equal(value, other)))
+}
+
 fn same_set<T>(x: &[T], y: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
     x.len() == y.len() && x.iter().all(|p| y.iter().any(|q| eq(p, q)))
 }
 
 /// Orders two scalars of the same type (`N`, `S` or `B`); `None` for anything else.
 fn compare(attribute: Option<&AttributeValue>, value: &AttributeValue) -> Option<Ordering> {
-    match (attribute?, value) {
+    compare_scalars(attribute?, value)
+}
+
+/// Orders two scalars of the same type as DynamoDB does: numbers by exact value, strings
+/// and binaries by their bytes. `None` for other types, or two different types.
+pub(crate) fn compare_scalars(a: &AttributeValue, b: &AttributeValue) -> Option<Ordering> {
+    match (a, b) {
         (AttributeValue::N(x), AttributeValue::N(y)) => compare_numbers(x, y),
         (AttributeValue::S(x), AttributeValue::S(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
         (AttributeValue::B(x), AttributeValue::B(y)) => Some(x.as_ref().cmp(y.as_ref())),
@@ -238,92 +167,6 @@ fn contains(attribute: &AttributeValue, value: &AttributeValue) -> bool {
     }
 }
 
-/// A decimal number as sign, significant digits (no leading or trailing zeros) and the
-/// position of the decimal point relative to the first digit.
-#[derive(Debug, PartialEq, Eq)]
-struct Decimal {
-    negative: bool,
-    digits: Vec<u8>,
-    exponent: i64,
-}
-
-impl Decimal {
-    fn parse(text: &str) -> Option<Decimal> {
-        let text = text.trim();
-        let (negative, rest) = match text.as_bytes().first()? {
-            b'-' => (true, &text[1..]),
-            b'+' => (false, &text[1..]),
-            _ => (false, text),
-        };
-        let (mantissa, exp) = match rest.find(['e', 'E']) {
-            Some(at) => (&rest[..at], rest[at + 1..].parse::<i64>().ok()?),
-            None => (rest, 0),
-        };
-        let (int_part, frac_part) = match mantissa.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (mantissa, ""),
-        };
-        if int_part.is_empty() && frac_part.is_empty() {
-            return None;
-        }
-        if !int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .all(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
-        let all: Vec<u8> = int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .map(|b| b - b'0')
-            .collect();
-        let leading = all.iter().take_while(|&&d| d == 0).count();
-        let mut digits = all[leading..].to_vec();
-        while digits.last() == Some(&0) {
-            digits.pop();
-        }
-        if digits.is_empty() {
-            return Some(Decimal {
-                negative: false,
-                digits,
-                exponent: 0,
-            });
-        }
-        let exponent = int_part.len() as i64 - leading as i64 + exp;
-        Some(Decimal {
-            negative,
-            digits,
-            exponent,
-        })
-    }
-
-    fn cmp_magnitude(&self, other: &Decimal) -> Ordering {
-        match (self.digits.is_empty(), other.digits.is_empty()) {
-            (true, true) => return Ordering::Equal,
-            (true, false) => return Ordering::Less,
-            (false, true) => return Ordering::Greater,
-            _ => {}
-        }
-        self.exponent
-            .cmp(&other.exponent)
-            .then_with(|| self.digits.cmp(&other.digits))
-    }
-}
-
-/// Compares two DynamoDB number strings exactly (no floating point); `None` if one is not a number.
-pub fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
-    let (x, y) = (Decimal::parse(a)?, Decimal::parse(b)?);
-    let x_zero = x.digits.is_empty();
-    let y_zero = y.digits.is_empty();
-    Some(match (x.negative && !x_zero, y.negative && !y_zero) {
-        (false, true) => Ordering::Greater,
-        (true, false) => Ordering::Less,
-        (false, false) => x.cmp_magnitude(&y),
-        (true, true) => y.cmp_magnitude(&x),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,26 +185,6 @@ mod tests {
     }
     fn cond(attribute: &str, operator: Operator, values: &[AttributeValue]) -> Condition {
         Condition::new(attribute, operator, values.to_vec())
-    }
-
-    #[test]
-    fn numbers_compare_numerically() {
-        assert_eq!(compare_numbers("10", "9"), Some(Ordering::Greater));
-        assert_eq!(compare_numbers("5", "5.000"), Some(Ordering::Equal));
-        assert_eq!(compare_numbers("-3", "2"), Some(Ordering::Less));
-        assert_eq!(compare_numbers("-3", "-20"), Some(Ordering::Greater));
-        assert_eq!(compare_numbers("0.001", "1e-3"), Some(Ordering::Equal));
-        assert_eq!(compare_numbers("-0", "0"), Some(Ordering::Equal));
-        assert_eq!(compare_numbers("0", "0.5"), Some(Ordering::Less));
-        assert_eq!(
-            compare_numbers(
-                "123456789012345678901234567890",
-                "123456789012345678901234567891"
-            ),
-            Some(Ordering::Less)
-        );
-        assert_eq!(compare_numbers("1.5", "abc"), None);
-        assert_eq!(compare_numbers("", "1"), None);
     }
 
     #[test]

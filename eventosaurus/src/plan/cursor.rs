@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::codec::Item;
-use crate::error::{Error, Result};
+use crate::error::{CursorProblem, Error, Result};
 
 /// Where a page ended: pass it to `.after(cursor)` to continue with the next item, with no
 /// gaps and no repeats.
@@ -32,27 +32,28 @@ impl Cursor {
 
     /// The key this cursor stands for, checked to have exactly `key_attributes`.
     pub fn decode(&self, key_attributes: &[String]) -> Result<Item> {
-        let invalid = |reason: String| Error::InvalidCursor { reason };
-        let value: serde_json::Value = serde_json::from_str(&self.0)
-            .map_err(|e| invalid(format!("it is not a cursor of eventosaurus ({e})")))?;
+        let invalid = |problem| Error::InvalidCursor { problem };
+        let value: serde_json::Value =
+            serde_json::from_str(&self.0).map_err(|_| invalid(CursorProblem::NotACursor))?;
         let object = value
             .as_object()
-            .ok_or_else(|| invalid("it is not a JSON object".to_owned()))?;
+            .ok_or_else(|| invalid(CursorProblem::NotACursor))?;
         let mut key = Item::new();
         for (name, value) in object {
-            let value = super::json::key_value_from_json(value)
-                .map_err(|e| invalid(format!("`{name}`: {e}")))?;
+            let value = super::json::key_value_from_json(value).map_err(|problem| {
+                invalid(CursorProblem::BadKeyValue {
+                    attribute: name.clone(),
+                    problem,
+                })
+            })?;
             key.insert(name.clone(), value);
         }
-        let mut expected: Vec<&str> = key_attributes.iter().map(String::as_str).collect();
-        let mut found: Vec<&str> = key.keys().map(String::as_str).collect();
+        let mut expected: Vec<String> = key_attributes.to_vec();
+        let mut found: Vec<String> = key.keys().cloned().collect();
         expected.sort_unstable();
         found.sort_unstable();
         if expected != found {
-            return Err(invalid(format!(
-                "it holds the attributes {found:?} but this query's cursors hold {expected:?}: \
-                 was it taken from another query?"
-            )));
+            return Err(invalid(CursorProblem::WrongAttributes { found, expected }));
         }
         Ok(key)
     }
@@ -97,6 +98,7 @@ mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
 
     use super::*;
+    use crate::error::KeyValueProblem;
 
     fn attrs(names: &[&str]) -> Vec<String> {
         names.iter().map(|n| (*n).to_owned()).collect()
@@ -121,19 +123,54 @@ mod tests {
 
     #[test]
     fn garbage_and_foreign_cursors_are_errors_not_panics() {
+        use CursorProblem as P;
         let expected = attrs(&["person_id", "event_uuid"]);
-        for bad in [
-            "",
-            "null",
-            "[]",
-            "{",
-            r#"{"person_id":{"N":"x"},"event_uuid":{"S":"a"}}"#,
-            r#"{"person_id":{"N":"1"}}"#,
-            r#"{"person_id":{"N":"1"},"event_uuid":{"S":"a"},"created_at":{"S":"b"}}"#,
-            r#"{"person_id":{"N":"1","S":"2"},"event_uuid":{"S":"a"}}"#,
+        let bad_value = |problem| P::BadKeyValue {
+            attribute: "person_id".into(),
+            problem,
+        };
+        for (bad, problem) in [
+            ("", P::NotACursor),
+            ("null", P::NotACursor),
+            ("[]", P::NotACursor),
+            ("{", P::NotACursor),
+            (
+                r#"{"person_id":{"N":"x"},"event_uuid":{"S":"a"}}"#,
+                bad_value(KeyValueProblem::InvalidNumber(
+                    crate::number::Number::parse("x").unwrap_err(),
+                )),
+            ),
+            (
+                r#"{"person_id":{"N":"1","S":"2"},"event_uuid":{"S":"a"}}"#,
+                bad_value(KeyValueProblem::NotOneTypeTag),
+            ),
+            (
+                r#"{"person_id":{"BOOL":true},"event_uuid":{"S":"a"}}"#,
+                bad_value(KeyValueProblem::UnsupportedType { tag: "BOOL".into() }),
+            ),
+            (
+                r#"{"person_id":{"B":[256]},"event_uuid":{"S":"a"}}"#,
+                bad_value(KeyValueProblem::InvalidBytes),
+            ),
+            (
+                r#"{"person_id":{"N":"1"}}"#,
+                P::WrongAttributes {
+                    found: attrs(&["person_id"]),
+                    expected: attrs(&["event_uuid", "person_id"]),
+                },
+            ),
+            (
+                r#"{"person_id":{"N":"1"},"event_uuid":{"S":"a"},"created_at":{"S":"b"}}"#,
+                P::WrongAttributes {
+                    found: attrs(&["created_at", "event_uuid", "person_id"]),
+                    expected: attrs(&["event_uuid", "person_id"]),
+                },
+            ),
         ] {
-            let err = Cursor::from(bad).decode(&expected).unwrap_err();
-            assert!(matches!(err, Error::InvalidCursor { .. }), "{bad}: {err:?}");
+            match Cursor::from(bad).decode(&expected) {
+                Err(Error::InvalidCursor { problem: found }) => assert_eq!(found, problem, "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 }

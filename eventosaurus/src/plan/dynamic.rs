@@ -59,7 +59,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::condition::{compare_numbers, Condition, Operator};
+use super::condition::{Condition, Operator};
+use crate::number::Number;
 use crate::schema::{AttributeType, TableDef, CREATED_AT, EVENT_UUID};
 
 /// Why a condition given as text was refused. Each message is one line.
@@ -166,6 +167,30 @@ fn bad_value(reason: impl Into<String>) -> ParseConditionError {
     }
 }
 
+/// The operator at the start of `rest` (what follows `attribute`), and the text after it.
+fn split_operator<'t>(
+    attribute: &str,
+    rest: &'t str,
+) -> Result<(Operator, &'t str), ParseConditionError> {
+    if let Some((symbol, operator)) = SYMBOLS.iter().find(|(symbol, _)| rest.starts_with(symbol)) {
+        return Ok((*operator, &rest[symbol.len()..]));
+    }
+    let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let word = &rest[..word_end];
+    match WORDS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(word))
+    {
+        Some((_, operator)) => Ok((*operator, &rest[word_end..])),
+        None if word.is_empty() => Err(syntax(format!(
+            "no operator after `{attribute}`: expected one of {OPERATORS}"
+        ))),
+        None => Err(syntax(format!(
+            "unknown operator `{word}` after `{attribute}`: expected one of {OPERATORS}"
+        ))),
+    }
+}
+
 /// Parses `ATTRIBUTE OPERATOR VALUE` (see the [module documentation](self)) into a
 /// condition on a table of `def`, with values typed by the attribute's type.
 pub fn parse_condition(def: &TableDef, text: &str) -> Result<Condition, ParseConditionError> {
@@ -180,30 +205,7 @@ pub fn parse_condition(def: &TableDef, text: &str) -> Result<Condition, ParseCon
         ));
     }
     let rest = text[attribute_end..].trim_start();
-    let (operator, value) = if let Some((symbol, operator)) =
-        SYMBOLS.iter().find(|(symbol, _)| rest.starts_with(symbol))
-    {
-        (*operator, &rest[symbol.len()..])
-    } else {
-        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let word = &rest[..word_end];
-        match WORDS
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(word))
-        {
-            Some((_, operator)) => (*operator, &rest[word_end..]),
-            None if word.is_empty() => {
-                return Err(syntax(format!(
-                    "no operator after `{attribute}`: expected one of {OPERATORS}"
-                )))
-            }
-            None => {
-                return Err(syntax(format!(
-                    "unknown operator `{word}` after `{attribute}`: expected one of {OPERATORS}"
-                )))
-            }
-        }
-    };
+    let (operator, value) = split_operator(attribute, rest)?;
     let attribute_type = match attribute_type(def, attribute) {
         Some(AttributeType::Other) => {
             return Err(ParseConditionError::UnsupportedAttribute {
@@ -379,15 +381,10 @@ fn typed_value(
     match attribute_type {
         AttributeType::Number => {
             let n = raw.trim();
-            let plain = n
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-            if !plain || compare_numbers(n, "0").is_none() {
-                return Err(bad_value(format!(
-                    "`{attribute}` is a number, and `{raw}` is not a number"
-                )));
+            match Number::parse(n) {
+                Ok(_) => Ok(AttributeValue::N(n.to_owned())),
+                Err(e) => Err(bad_value(format!("`{attribute}` is a number, and {e}"))),
             }
-            Ok(AttributeValue::N(n.to_owned()))
         }
         AttributeType::String => Ok(AttributeValue::S(raw.to_owned())),
         AttributeType::Bool => match raw.trim().to_ascii_lowercase().as_str() {
@@ -613,6 +610,10 @@ mod tests {
             "answered=yes",
             "answered>true",
             "answered contains t",
+            "person_id=NaN",
+            "person_id=1e9223372036854775807",
+            "person_id in 1,1e-9223372036854775808",
+            "person_id=12345678901234567890123456789012345678901",
         ] {
             assert!(
                 matches!(err(text), ParseConditionError::Value { .. }),
@@ -620,6 +621,21 @@ mod tests {
                 err(text)
             );
         }
+    }
+
+    #[test]
+    fn huge_numbers_are_clear_errors() {
+        let message = err("person_id=1e9223372036854775807").to_string();
+        assert_eq!(
+            message,
+            "`person_id` is a number, and `1e9223372036854775807` is too large for DynamoDB: \
+             a number's magnitude must be below 1E+126"
+        );
+        assert_eq!(
+            parse("person_id=9007199254740993").values,
+            [n("9007199254740993")],
+            "kept exactly as written"
+        );
     }
 
     #[test]

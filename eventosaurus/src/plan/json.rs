@@ -9,6 +9,8 @@ use serde::Serializer;
 use serde_json::{json, Value};
 
 use crate::codec::Item;
+use crate::error::KeyValueProblem;
+use crate::number::Number;
 
 /// An attribute value in the JSON shape of the DynamoDB API, e.g. `{"S": "555"}`.
 ///
@@ -32,29 +34,27 @@ pub fn to_json(value: &AttributeValue) -> Value {
     }
 }
 
-/// The inverse of [`to_json`] for the scalar types keys can have (`S`, `N`, `B`).
-pub fn key_value_from_json(value: &Value) -> Result<AttributeValue, String> {
-    let object = value
+/// The inverse of [`to_json`] for the scalar types keys can have (`S`, `N`, `B`); an `N`
+/// must be a number DynamoDB can hold.
+pub fn key_value_from_json(value: &Value) -> Result<AttributeValue, KeyValueProblem> {
+    let (tag, inner) = value
         .as_object()
         .filter(|o| o.len() == 1)
-        .ok_or("a key value must be an object with one type tag")?;
-    let (tag, inner) = object.iter().next().ok_or("empty key value")?;
+        .and_then(|o| o.iter().next())
+        .ok_or(KeyValueProblem::NotOneTypeTag)?;
     match (tag.as_str(), inner) {
         ("S", Value::String(s)) => Ok(AttributeValue::S(s.clone())),
-        ("N", Value::String(n)) if super::condition::compare_numbers(n, "0").is_some() => {
-            Ok(AttributeValue::N(n.clone()))
-        }
+        ("N", Value::String(n)) => match Number::parse(n) {
+            Ok(_) => Ok(AttributeValue::N(n.clone())),
+            Err(e) => Err(KeyValueProblem::InvalidNumber(e)),
+        },
         ("B", Value::Array(bytes)) => bytes
             .iter()
-            .map(|b| {
-                b.as_u64()
-                    .and_then(|b| u8::try_from(b).ok())
-                    .ok_or("a B value must be a list of bytes")
-            })
-            .collect::<Result<Vec<u8>, _>>()
+            .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+            .collect::<Option<Vec<u8>>>()
             .map(|bytes| AttributeValue::B(Blob::new(bytes)))
-            .map_err(str::to_owned),
-        _ => Err(format!("unsupported key value {value}")),
+            .ok_or(KeyValueProblem::InvalidBytes),
+        _ => Err(KeyValueProblem::UnsupportedType { tag: tag.clone() }),
     }
 }
 

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::condition::{compare_numbers, matches_all};
+use super::condition::{compare_scalars, matches_all};
 use super::request::{Operation, Plan};
 use crate::codec::Item;
 use crate::schema::EVENT_UUID;
@@ -38,12 +38,9 @@ fn compare_values(a: Option<&AttributeValue>, b: Option<&AttributeValue>) -> Ord
         Some(V::B(_)) => 3,
         Some(_) => 4,
     };
-    match (a, b) {
-        (Some(V::N(x)), Some(V::N(y))) => compare_numbers(x, y).unwrap_or_else(|| x.cmp(y)),
-        (Some(V::S(x)), Some(V::S(y))) => x.as_bytes().cmp(y.as_bytes()),
-        (Some(V::B(x)), Some(V::B(y))) => x.as_ref().cmp(y.as_ref()),
-        _ => rank(a).cmp(&rank(b)),
-    }
+    a.zip(b)
+        .and_then(|(a, b)| compare_scalars(a, b))
+        .unwrap_or_else(|| rank(a).cmp(&rank(b)))
 }
 
 /// The attributes that order the results of a plan, most significant first.

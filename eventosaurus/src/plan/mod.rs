@@ -13,7 +13,7 @@ pub mod json;
 pub mod memory;
 mod request;
 
-pub use condition::{compare_numbers, matches_all, values_equal, Condition, Operator};
+pub use condition::{items_equal, matches_all, values_equal, Condition, Operator};
 pub use cursor::Cursor;
 pub use dynamic::ParseConditionError;
 pub use request::{Expressions, Operation, Plan, QueryOptions, Select};

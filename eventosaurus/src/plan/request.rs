@@ -1,14 +1,16 @@
 //! Planning: conditions and options into a [`Plan`], the exact request to send.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use super::condition::{Condition, Operator};
+use super::condition::{compare_scalars, Condition, Operator};
 use super::cursor::Cursor;
 use crate::codec::Item;
-use crate::error::{Error, Result};
+use crate::error::{CursorProblem, Error, QueryProblem, Result};
+use crate::number::{Number, NumberError};
 use crate::schema::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
 
 /// The DynamoDB operation a plan sends.
@@ -21,12 +23,18 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The DynamoDB operation name: `Query` or `Scan`.
+    /// The DynamoDB operation's name: `Query` or `Scan`.
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Query => "Query",
             Operation::Scan => "Scan",
         }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -135,6 +143,12 @@ impl Plan {
     ///    which go to [`client_filter`](Plan::client_filter).
     ///
     /// A Scan puts every condition in the FilterExpression.
+    ///
+    /// Requests DynamoDB would answer with a ValidationException are refused here, so that
+    /// test mode and DynamoDB fail alike: the wrong number of values, a number DynamoDB
+    /// cannot hold, `BETWEEN` bounds in the wrong order or of different types, an empty
+    /// string or binary in a key condition, and a cursor outside the key condition (e.g.
+    /// from another partition).
     pub fn build(
         def: &TableDef,
         environment_prefix: &str,
@@ -142,98 +156,47 @@ impl Plan {
         options: &QueryOptions,
         select: Select,
     ) -> Result<Plan> {
+        // The prefix rule (no `_`) keeps a plan inside its own environment.
+        crate::name::check_prefix(environment_prefix).map_err(|err| {
+            Error::InvalidEnvironmentPrefix {
+                prefix: environment_prefix.to_owned(),
+                source_name: "the query's plan",
+                reason: err.reason(environment_prefix),
+            }
+        })?;
         let table = def.full_name(environment_prefix);
-        let invalid = |reason: String| Error::InvalidQuery {
+        let invalid = |problem| Error::InvalidQuery {
             table: table.clone(),
-            reason,
+            problem,
         };
-        for condition in conditions {
-            let (min, max) = condition.operator.arity();
-            let n = condition.values.len();
-            if n < min || n > max {
-                let expected = if min == max {
-                    format!("{min}")
-                } else {
-                    format!("{min} to {max}")
-                };
-                return Err(invalid(format!(
-                    "{} on `{}` takes {expected} value(s), got {n}",
-                    condition.operator, condition.attribute
-                )));
-            }
-        }
-        if options.page_size == Some(0) {
-            return Err(invalid("page_size must be at least 1".to_owned()));
-        }
-
-        let partition = conditions
+        conditions
             .iter()
-            .position(|c| c.attribute == def.partition_key && c.operator == Operator::Eq);
-        let mut remaining: Vec<(usize, &Condition)> = conditions.iter().enumerate().collect();
-        let mut key_condition = Vec::new();
-        let (operation, index, key_attributes) = match partition {
-            None if !options.allow_scan => {
-                return Err(Error::ScanRequired {
-                    table,
-                    reason: format!(
-                        "there is no EQ condition on the partition key `{}`",
-                        def.partition_key
-                    ),
-                })
-            }
-            None => (
-                Operation::Scan,
-                None,
-                vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()],
-            ),
-            Some(at) => {
-                key_condition.push(conditions[at].clone());
-                remaining.retain(|(i, _)| *i != at);
-                let range = remaining
-                    .iter()
-                    .find(|(_, c)| c.attribute == EVENT_UUID && c.operator == Operator::Eq)
-                    .or_else(|| {
-                        remaining.iter().find(|(_, c)| {
-                            (c.attribute == EVENT_UUID || c.attribute == CREATED_AT)
-                                && c.operator.allowed_on_range_key()
-                        })
-                    })
-                    .map(|(i, c)| (*i, *c));
-                let mut index = None;
-                let mut key_attributes = vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()];
-                if let Some((at, condition)) = range {
-                    key_condition.push(condition.clone());
-                    remaining.retain(|(i, _)| *i != at);
-                    if condition.attribute == CREATED_AT {
-                        index = Some(CREATED_AT_INDEX.to_owned());
-                        key_attributes.push(CREATED_AT.to_owned());
-                    }
-                }
-                (Operation::Query, index, key_attributes)
-            }
+            .try_for_each(check_condition)
+            .map_err(invalid)?;
+        if options.page_size == Some(0) {
+            return Err(invalid(QueryProblem::ZeroPageSize));
+        }
+        let Some(keys) = Keys::choose(def, conditions, options.allow_scan) else {
+            return Err(Error::ScanRequired {
+                table,
+                partition_key: def.partition_key.to_owned(),
+            });
         };
-
-        // Attributes that DynamoDB refuses in this request's FilterExpression.
-        let index_keys: &[&str] = match (operation, &index) {
-            (Operation::Scan, _) => &[],
-            (Operation::Query, None) => &[def.partition_key, EVENT_UUID],
-            (Operation::Query, Some(_)) => &[def.partition_key, CREATED_AT],
-        };
-        let (client_filter, filter): (Vec<Condition>, Vec<Condition>) = remaining
-            .into_iter()
-            .map(|(_, c)| c.clone())
-            .partition(|c| index_keys.contains(&c.attribute.as_str()));
-
+        keys.key_condition
+            .iter()
+            .try_for_each(check_key_values)
+            .map_err(invalid)?;
+        let (client_filter, filter) = keys.split_filters(def);
         let exclusive_start_key = match &options.after {
-            Some(cursor) => Some(cursor.decode(&key_attributes)?),
+            Some(cursor) => Some(keys.start_key(cursor)?),
             None => None,
         };
-        let expressions = Expressions::render(&key_condition, &filter, operation);
+        let expressions = Expressions::render(&keys.key_condition, &filter, keys.operation);
         Ok(Plan {
             table,
-            operation,
-            index,
-            key_condition,
+            operation: keys.operation,
+            index: keys.index,
+            key_condition: keys.key_condition,
             filter,
             client_filter,
             limit: options.limit,
@@ -241,7 +204,7 @@ impl Plan {
             consistent_read: options.consistent_read,
             page_size: options.page_size,
             select,
-            key_attributes,
+            key_attributes: keys.key_attributes,
             exclusive_start_key,
             expressions,
         })
@@ -273,6 +236,156 @@ impl Plan {
             .collect();
         key.map(|key| Cursor::encode(&key))
     }
+}
+
+/// The key part of a plan: which conditions are key conditions, and what is left.
+struct Keys<'a> {
+    operation: Operation,
+    index: Option<String>,
+    key_condition: Vec<Condition>,
+    /// The other conditions, in the order given.
+    remaining: Vec<&'a Condition>,
+    key_attributes: Vec<String>,
+}
+
+impl<'a> Keys<'a> {
+    /// Rules 1 and 2 of [`Plan::build`]; `None` when a Scan is needed but not allowed.
+    fn choose(def: &TableDef, conditions: &'a [Condition], allow_scan: bool) -> Option<Keys<'a>> {
+        let mut keys = Keys {
+            operation: Operation::Query,
+            index: None,
+            key_condition: Vec::new(),
+            remaining: conditions.iter().collect(),
+            key_attributes: vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()],
+        };
+        let is_partition =
+            |c: &&Condition| c.attribute == def.partition_key && c.operator == Operator::Eq;
+        let Some(at) = keys.remaining.iter().position(is_partition) else {
+            keys.operation = Operation::Scan;
+            return allow_scan.then_some(keys);
+        };
+        keys.key_condition.push(keys.remaining.remove(at).clone());
+        let range = keys
+            .remaining
+            .iter()
+            .position(|c| c.attribute == EVENT_UUID && c.operator == Operator::Eq)
+            .or_else(|| {
+                keys.remaining.iter().position(|c| {
+                    (c.attribute == EVENT_UUID || c.attribute == CREATED_AT)
+                        && c.operator.allowed_on_range_key()
+                })
+            });
+        if let Some(at) = range {
+            let condition = keys.remaining.remove(at).clone();
+            if condition.attribute == CREATED_AT {
+                keys.index = Some(CREATED_AT_INDEX.to_owned());
+                keys.key_attributes.push(CREATED_AT.to_owned());
+            }
+            keys.key_condition.push(condition);
+        }
+        Some(keys)
+    }
+
+    /// Rule 3: `(client_filter, filter)`. DynamoDB refuses a key attribute of the queried
+    /// table or index in a FilterExpression.
+    fn split_filters(&self, def: &TableDef) -> (Vec<Condition>, Vec<Condition>) {
+        let index_keys: &[&str] = match (self.operation, &self.index) {
+            (Operation::Scan, _) => &[],
+            (Operation::Query, None) => &[def.partition_key, EVENT_UUID],
+            (Operation::Query, Some(_)) => &[def.partition_key, CREATED_AT],
+        };
+        self.remaining
+            .iter()
+            .map(|c| (*c).clone())
+            .partition(|c| index_keys.contains(&c.attribute.as_str()))
+    }
+
+    /// The key a cursor stands for, checked to lie inside the key condition: DynamoDB
+    /// refuses an `ExclusiveStartKey` from another partition or outside the range condition.
+    fn start_key(&self, cursor: &Cursor) -> Result<Item> {
+        let key = cursor.decode(&self.key_attributes)?;
+        let invalid = |problem| Error::InvalidCursor { problem };
+        if let Some((name, _)) = key.iter().find(|(_, v)| is_empty_value(v)) {
+            return Err(invalid(CursorProblem::EmptyKeyValue {
+                attribute: name.clone(),
+            }));
+        }
+        if let Some(outside) = self.key_condition.iter().find(|c| !c.matches(&key)) {
+            return Err(invalid(CursorProblem::OutsideKeyCondition {
+                attribute: outside.attribute.clone(),
+                operator: outside.operator,
+            }));
+        }
+        Ok(key)
+    }
+}
+
+/// An empty string or binary: never a key value in DynamoDB.
+fn is_empty_value(value: &AttributeValue) -> bool {
+    match value {
+        AttributeValue::S(s) => s.is_empty(),
+        AttributeValue::B(b) => b.as_ref().is_empty(),
+        _ => false,
+    }
+}
+
+/// The checks of one condition that do not depend on where it goes: the number of values,
+/// every number within DynamoDB's limits, and `BETWEEN` bounds of one type, in order.
+fn check_condition(condition: &Condition) -> std::result::Result<(), QueryProblem> {
+    let attribute = || condition.attribute.clone();
+    let operator = condition.operator;
+    let (min, max) = operator.arity();
+    let given = condition.values.len();
+    if given < min || given > max {
+        return Err(QueryProblem::WrongNumberOfValues {
+            attribute: attribute(),
+            operator,
+            min,
+            max,
+            given,
+        });
+    }
+    for value in &condition.values {
+        check_numbers(value).map_err(|problem| QueryProblem::InvalidNumber {
+            attribute: attribute(),
+            operator,
+            problem,
+        })?;
+    }
+    match condition.values.as_slice() {
+        [low, high] if operator == Operator::Between => match compare_scalars(low, high) {
+            None => Err(QueryProblem::BetweenTypesDiffer {
+                attribute: attribute(),
+            }),
+            Some(Ordering::Greater) => Err(QueryProblem::BetweenBoundsReversed {
+                attribute: attribute(),
+            }),
+            Some(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Every number in a value (sets, lists and maps included) must be one DynamoDB can hold.
+fn check_numbers(value: &AttributeValue) -> std::result::Result<(), NumberError> {
+    match value {
+        AttributeValue::N(n) => Number::parse(n).map(drop),
+        AttributeValue::Ns(set) => set.iter().try_for_each(|n| Number::parse(n).map(drop)),
+        AttributeValue::L(list) => list.iter().try_for_each(check_numbers),
+        AttributeValue::M(map) => map.values().try_for_each(check_numbers),
+        _ => Ok(()),
+    }
+}
+
+/// A key condition may not compare with an empty string or binary.
+fn check_key_values(condition: &Condition) -> std::result::Result<(), QueryProblem> {
+    if condition.values.iter().any(is_empty_value) {
+        return Err(QueryProblem::EmptyKeyValue {
+            attribute: condition.attribute.clone(),
+            operator: condition.operator,
+        });
+    }
+    Ok(())
 }
 
 impl Expressions {
@@ -349,6 +462,7 @@ impl Expressions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::KeyValueProblem;
     use crate::schema::{AttributeDef, AttributeType, KeyAttributeType};
 
     const DEF: TableDef = TableDef {
@@ -540,7 +654,25 @@ mod tests {
             c("status", Operator::In, &[]),
         ])
         .unwrap_err();
-        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::InvalidQuery {
+                    problem: QueryProblem::WrongNumberOfValues {
+                        given: 0,
+                        min: 1,
+                        max: 100,
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid query on `dev_phone_call`: IN on `status` takes 1 to 100 value(s), got 0"
+        );
         let options = QueryOptions {
             page_size: Some(0),
             ..Default::default()
@@ -552,7 +684,146 @@ mod tests {
             &options,
             Select::Items,
         );
-        assert!(matches!(err, Err(Error::InvalidQuery { .. })));
+        assert!(matches!(
+            err,
+            Err(Error::InvalidQuery {
+                problem: QueryProblem::ZeroPageSize,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn requests_dynamodb_refuses_are_refused_when_planned() {
+        use QueryProblem as P;
+        let pk = || c("person_id", Operator::Eq, &[n("5")]);
+        let reversed = |attribute: &str| P::BetweenBoundsReversed {
+            attribute: attribute.into(),
+        };
+        let empty = |attribute: &str, operator| P::EmptyKeyValue {
+            attribute: attribute.into(),
+            operator,
+        };
+        let huge = "1e9223372036854775807";
+        let cases = [
+            // BETWEEN high, low: in a key condition, a filter or a client-side filter.
+            (
+                c("event_uuid", Operator::Between, &[s("z"), s("a")]),
+                reversed("event_uuid"),
+            ),
+            (
+                c("status", Operator::Between, &[s("z"), s("a")]),
+                reversed("status"),
+            ),
+            (
+                c("count", Operator::Between, &[n("10"), n("9.5")]),
+                reversed("count"),
+            ),
+            (
+                c("person_id", Operator::Between, &[n("9"), n("1")]),
+                reversed("person_id"),
+            ),
+            (
+                c("status", Operator::Between, &[n("1"), s("2")]),
+                P::BetweenTypesDiffer {
+                    attribute: "status".into(),
+                },
+            ),
+            // An empty value in a key condition.
+            (
+                c("event_uuid", Operator::BeginsWith, &[s("")]),
+                empty("event_uuid", Operator::BeginsWith),
+            ),
+            (
+                c("created_at", Operator::Gt, &[s("")]),
+                empty("created_at", Operator::Gt),
+            ),
+            // Numbers DynamoDB cannot hold.
+            (
+                c("count", Operator::Gt, &[n(huge)]),
+                P::InvalidNumber {
+                    attribute: "count".into(),
+                    operator: Operator::Gt,
+                    problem: Number::parse(huge).unwrap_err(),
+                },
+            ),
+            (
+                c("count", Operator::In, &[n("1"), n("NaN")]),
+                P::InvalidNumber {
+                    attribute: "count".into(),
+                    operator: Operator::In,
+                    problem: Number::parse("NaN").unwrap_err(),
+                },
+            ),
+        ];
+        for (condition, expected) in cases {
+            match plan(&[pk(), condition.clone()]) {
+                Err(Error::InvalidQuery { problem, .. }) => {
+                    assert_eq!(problem, expected, "{condition:?}")
+                }
+                other => panic!("{condition:?}: {other:?}"),
+            }
+        }
+        // Equal bounds, and an empty string in a filter, are fine.
+        plan(&[pk(), c("status", Operator::Between, &[s("a"), s("a")])]).unwrap();
+        plan(&[pk(), c("status", Operator::Eq, &[s("")])]).unwrap();
+        plan(&[pk(), c("count", Operator::Between, &[n("9.5"), n("10")])]).unwrap();
+    }
+
+    #[test]
+    fn cursors_must_lie_inside_the_key_condition() {
+        use CursorProblem as P;
+        let with_cursor = |conditions: &[Condition], cursor: &str| {
+            let options = QueryOptions {
+                after: Some(Cursor::from(cursor)),
+                allow_scan: true,
+                ..Default::default()
+            };
+            Plan::build(&DEF, "dev", conditions, &options, Select::Items)
+        };
+        let pk = c("person_id", Operator::Eq, &[n("5")]);
+        let range = c("event_uuid", Operator::Gt, &[s("m")]);
+        let ok = with_cursor(
+            &[pk.clone(), range.clone()],
+            r#"{"person_id":{"N":"5.0"},"event_uuid":{"S":"x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.exclusive_start_key.unwrap()["event_uuid"], s("x"));
+        let outside = |attribute: &str, operator| P::OutsideKeyCondition {
+            attribute: attribute.into(),
+            operator,
+        };
+        let huge = "1e9223372036854775807";
+        for (cursor, expected) in [
+            (
+                r#"{"person_id":{"N":"6"},"event_uuid":{"S":"x"}}"#.to_owned(),
+                outside("person_id", Operator::Eq),
+            ),
+            (
+                r#"{"person_id":{"N":"5"},"event_uuid":{"S":"a"}}"#.to_owned(),
+                outside("event_uuid", Operator::Gt),
+            ),
+            (
+                r#"{"person_id":{"N":"5"},"event_uuid":{"S":""}}"#.to_owned(),
+                P::EmptyKeyValue {
+                    attribute: "event_uuid".into(),
+                },
+            ),
+            (
+                format!(r#"{{"person_id":{{"N":"{huge}"}},"event_uuid":{{"S":"x"}}}}"#),
+                P::BadKeyValue {
+                    attribute: "person_id".into(),
+                    problem: KeyValueProblem::InvalidNumber(Number::parse(huge).unwrap_err()),
+                },
+            ),
+        ] {
+            match with_cursor(&[pk.clone(), range.clone()], &cursor) {
+                Err(Error::InvalidCursor { problem }) => assert_eq!(problem, expected, "{cursor}"),
+                other => panic!("{cursor}: {other:?}"),
+            }
+        }
+        // A Scan has no key condition: any well-formed key resumes it.
+        with_cursor(&[], r#"{"person_id":{"N":"6"},"event_uuid":{"S":"x"}}"#).unwrap();
     }
 
     #[test]

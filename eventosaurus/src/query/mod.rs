@@ -49,8 +49,8 @@ mod typed;
 
 pub use crate::backend::{collect_items, count_items, RawPage, RawPages};
 pub use crate::plan::{
-    compare_numbers, dynamic, json, matches_all, memory, values_equal, Condition, Cursor,
-    Expressions, Operation, Operator, ParseConditionError, Plan, QueryOptions, Select,
+    dynamic, json, matches_all, memory, values_equal, Condition, Cursor, Expressions, Operation,
+    Operator, ParseConditionError, Plan, QueryOptions, Select,
 };
 pub use exec::{Page, Pages};
 pub use typed::{

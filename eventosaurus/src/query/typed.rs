@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::exec::Pages;
 use crate::backend::{collect_items, count_items};
 use crate::codec;
-use crate::error::{Error, Result};
+use crate::error::{Error, QueryProblem, Result};
 use crate::model::{CreatedAt, Storable, StoredEvent};
 use crate::plan::Cursor;
 use crate::plan::{Condition, Operator};
@@ -257,54 +257,57 @@ collection_fields!(Vec<T>, VecDeque<T>, HashSet<T, S>, BTreeSet<T>);
 )]
 pub trait IntoCondition<F: ?Sized> {
     /// The untyped condition on `attribute`, or why a value could not be encoded.
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String>;
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem>;
 }
 
 fn encode_values<F: ?Sized, V: ValueFor<F>>(
     attribute: &str,
     operator: Operator,
     values: &[V],
-) -> std::result::Result<Condition, String> {
+) -> std::result::Result<Condition, QueryProblem> {
     let values = values
         .iter()
         .map(ValueFor::to_attribute_value)
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| format!("a value of {operator} on `{attribute}` cannot be encoded: {e}"))?;
+        .map_err(|reason| QueryProblem::Unencodable {
+            attribute: attribute.to_owned(),
+            operator,
+            reason,
+        })?;
     Ok(Condition::new(attribute, operator, values))
 }
 
 // `Serialize` keeps this blanket impl apart from the `Cond` impls below: `Cond` is not
 // `Serialize`, and no other crate can make it so.
 impl<F, V: Serialize + ValueFor<F>> IntoCondition<F> for V {
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String> {
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem> {
         encode_values::<F, V>(attribute, Operator::Eq, std::slice::from_ref(&self))
     }
 }
 
 impl<F, V: ValueFor<F>> IntoCondition<F> for Cond<V, Compare> {
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String> {
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem> {
         encode_values::<F, V>(attribute, self.operator, &self.values)
     }
 }
 
 impl<F: StringField, V: ValueFor<F>> IntoCondition<F> for Cond<V, Prefix> {
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String> {
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem> {
         encode_values::<F, V>(attribute, self.operator, &self.values)
     }
 }
 
 impl<F: ContainerField<V>, V> IntoCondition<F> for Cond<V, Containment> {
-    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, String> {
+    fn into_condition(self, attribute: &str) -> std::result::Result<Condition, QueryProblem> {
         let values = self
             .values
             .iter()
             .map(F::element_value)
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| {
-                format!(
-                    "a value of {} on `{attribute}` cannot be encoded: {e}",
-                    self.operator
-                )
+            .map_err(|reason| QueryProblem::Unencodable {
+                attribute: attribute.to_owned(),
+                operator: self.operator,
+                reason,
             })?;
         Ok(Condition::new(attribute, self.operator, values))
     }
@@ -322,7 +325,7 @@ pub struct Query<E> {
     conditions: Vec<Condition>,
     options: QueryOptions,
     /// Values that could not be encoded: reported when the query is planned.
-    problems: Vec<String>,
+    problems: Vec<QueryProblem>,
     event: PhantomData<fn() -> E>,
 }
 
@@ -448,7 +451,7 @@ impl<E: Storable> Query<E> {
         if let Some(problem) = self.problems.first() {
             return Err(Error::InvalidQuery {
                 table: E::TABLE.full_name(environment_prefix),
-                reason: problem.clone(),
+                problem: problem.clone(),
             });
         }
         Plan::build(
