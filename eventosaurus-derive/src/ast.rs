@@ -25,6 +25,8 @@ pub struct Field<'a> {
     /// False for `#[serde(skip)]` and `#[serde(flatten)]` fields: no attribute of their own.
     pub stored: bool,
     pub kind: TypeKind,
+    /// `#[eventosaurus(linked)]`: where it was written.
+    pub linked: Option<Span>,
 }
 
 pub struct Input<'a> {
@@ -84,6 +86,7 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             continue;
         };
         let serde_field = attr::serde_field(&field.attrs);
+        let field_attrs = attr::field(&field.attrs, errors);
         let raw = ident.to_string();
         let raw = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
         let (name, name_span) = match (&serde_field.rename, &serde.rename_all) {
@@ -107,6 +110,7 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             name_span,
             stored: !serde_field.skipped && !serde_field.flatten,
             kind: kind_of(&field.ty),
+            linked: field_attrs.linked,
         });
     }
     Ok(Input {

@@ -20,7 +20,7 @@ use crate::plan::{Plan, QueryOptions, Select};
 use crate::schema::{TableDef, EVENT_UUID};
 
 /// The typed failure hook of `E`, as a plain function a type-erased write can carry.
-fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
+pub(crate) fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
     match failed.decode::<E>() {
         Ok(stored) => stored.event.on_error(error),
         Err(decode_error) => tracing::error!(
@@ -46,6 +46,8 @@ struct Inner {
     environment_prefix: String,
     persistor: Arc<dyn Persistor>,
     global_hook: Option<GlobalErrorHook>,
+    /// Stored with each event as `event_source`, when configured.
+    source: Option<String>,
     /// The AWS configuration the client was built from, when [`Store::connect`] built it:
     /// other clients (DynamoDB Streams) are built from the same region, credentials, endpoint.
     sdk_config: Option<aws_config::SdkConfig>,
@@ -73,7 +75,7 @@ impl Store {
     pub async fn connect(config: Config) -> Result<Store> {
         let sdk_config = DynamoDb::sdk_config(&config).await;
         let dynamodb = DynamoDb::from_sdk_config(&sdk_config, config.endpoint.as_deref());
-        let mut store = Store::with_dynamodb(dynamodb, config.environment_prefix);
+        let mut store = Store::with_dynamodb(dynamodb, config.environment_prefix, config.source);
         if let Some(inner) = Arc::get_mut(&mut store.inner) {
             inner.sdk_config = Some(sdk_config);
         }
@@ -89,14 +91,20 @@ impl Store {
         Store::with_dynamodb(
             DynamoDb::new(client, label),
             config.environment_prefix.clone(),
+            config.source.clone(),
         )
     }
 
-    fn with_dynamodb(dynamodb: DynamoDb, environment_prefix: String) -> Store {
+    fn with_dynamodb(
+        dynamodb: DynamoDb,
+        environment_prefix: String,
+        source: Option<String>,
+    ) -> Store {
         let client = dynamodb.client().clone();
         let mut store = Store::with_backend(Arc::new(dynamodb), environment_prefix);
         if let Some(inner) = Arc::get_mut(&mut store.inner) {
             inner.client = Some(client);
+            inner.source = source;
         }
         store
     }
@@ -113,6 +121,7 @@ impl Store {
                 environment_prefix: environment_prefix.into(),
                 persistor: Arc::new(Synchronous),
                 global_hook: None,
+                source: None,
                 sdk_config: None,
             }),
         }
@@ -148,9 +157,55 @@ impl Store {
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: Arc::new(persistor),
                 global_hook: self.inner.global_hook.clone(),
+                source: self.inner.source.clone(),
                 sdk_config: self.inner.sdk_config.clone(),
             }),
         }
+    }
+
+    /// This store with a source: the service's name, stored with each event it writes as
+    /// `event_source` (see [`Config::source`]; [`Store::connect`] takes it from the
+    /// configuration). [`Error::InvalidSource`] if it is empty, longer than 256 characters
+    /// or contains whitespace.
+    pub fn with_source(&self, source: impl Into<String>) -> Result<Store> {
+        let source = source.into();
+        crate::config::validate_source(&source).map_err(|reason| Error::InvalidSource {
+            value: source.clone(),
+            source_name: "Store::with_source",
+            reason,
+        })?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend: self.inner.backend.clone(),
+                client: self.inner.client.clone(),
+                environment_prefix: self.inner.environment_prefix.clone(),
+                persistor: self.inner.persistor.clone(),
+                global_hook: self.inner.global_hook.clone(),
+                source: Some(source),
+                sdk_config: self.inner.sdk_config.clone(),
+            }),
+        })
+    }
+
+    /// The source stored with each event, if one is configured.
+    pub fn source(&self) -> Option<&str> {
+        self.inner.source.as_deref()
+    }
+
+    /// Encodes an event as this store writes it: the codec's item, plus `event_source` when
+    /// a source is configured.
+    pub(crate) fn encode<E: Storable>(
+        &self,
+        event: &E,
+        table_name: &str,
+        event_uuid: &Uuid,
+        created_at: &CreatedAt,
+    ) -> Result<codec::Item> {
+        let mut item = codec::encode(event, table_name, event_uuid, created_at)?;
+        if let Some(source) = &self.inner.source {
+            codec::stamp_source(&mut item, source, E::TABLE.event_type, table_name)?;
+        }
+        Ok(item)
     }
 
     /// This store with a store-wide failure hook, called (after the event type's
@@ -167,6 +222,7 @@ impl Store {
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: self.inner.persistor.clone(),
                 global_hook: Some(Arc::new(hook)),
+                source: self.inner.source.clone(),
                 sdk_config: self.inner.sdk_config.clone(),
             }),
         }
@@ -198,6 +254,11 @@ impl Store {
             .collect::<Result<Vec<StoredEvent<E>>>>()?;
         events.sort_by_key(|event| event.created_at);
         Ok(events)
+    }
+
+    /// The store-wide failure hook, if one was set.
+    pub(crate) fn error_hook(&self) -> Option<&GlobalErrorHook> {
+        self.inner.global_hook.as_ref()
     }
 
     /// The backend every read and write goes through.
@@ -264,7 +325,7 @@ impl Store {
         let table_name = self.table_name(E::TABLE);
         let event_uuid = event.event_uuid();
         let created_at = CreatedAt::now();
-        let item = match codec::encode(event, &table_name, &event_uuid, &created_at) {
+        let item = match self.encode(event, &table_name, &event_uuid, &created_at) {
             Ok(item) => item,
             Err(error) => {
                 self.report_sync_failure(event, &table_name, None, event_uuid, &error);

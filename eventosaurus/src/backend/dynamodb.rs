@@ -8,12 +8,16 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, Select as SdkSelect,
-    WriteRequest,
+    AttributeValue, ConditionCheck, Delete, Put, PutRequest, ReturnValuesOnConditionCheckFailure,
+    Select as SdkSelect, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 
+use super::transact::{
+    CancellationReason, TransactAction, TransactItem, TransactResult, TransactWrite,
+};
 use super::{Backend, BackendFuture, BatchPut, PageResponse, PutOutcome};
 use crate::codec::Item;
 use crate::config::{Config, LOOPBACK_DEFAULT_REGION};
@@ -196,6 +200,74 @@ impl DynamoDb {
     }
 }
 
+/// One item of a transaction as the SDK types it.
+fn sdk_transact_item(item: &TransactItem) -> crate::Result<TransactWriteItem> {
+    let names = (!item.names.is_empty()).then(|| item.names.clone());
+    let values = (!item.values.is_empty()).then(|| item.values.clone());
+    let on_failure = item
+        .return_item_on_failure
+        .then_some(ReturnValuesOnConditionCheckFailure::AllOld);
+    let invalid = |err: aws_sdk_dynamodb::error::BuildError| Error::InvalidTransaction {
+        reason: format!(
+            "a {} on `{}` could not be built: {err}",
+            item.action.name(),
+            item.table
+        ),
+    };
+    let builder = TransactWriteItem::builder();
+    Ok(match &item.action {
+        TransactAction::Put { item: put } => builder.put(
+            Put::builder()
+                .table_name(&item.table)
+                .set_item(Some(put.clone()))
+                .set_condition_expression(item.condition.clone())
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure)
+                .build()
+                .map_err(invalid)?,
+        ),
+        TransactAction::Update {
+            key,
+            update_expression,
+        } => builder.update(
+            Update::builder()
+                .table_name(&item.table)
+                .set_key(Some(key.clone()))
+                .update_expression(update_expression)
+                .set_condition_expression(item.condition.clone())
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure)
+                .build()
+                .map_err(invalid)?,
+        ),
+        TransactAction::Delete { key } => builder.delete(
+            Delete::builder()
+                .table_name(&item.table)
+                .set_key(Some(key.clone()))
+                .set_condition_expression(item.condition.clone())
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure)
+                .build()
+                .map_err(invalid)?,
+        ),
+        TransactAction::ConditionCheck { key } => builder.condition_check(
+            ConditionCheck::builder()
+                .table_name(&item.table)
+                .set_key(Some(key.clone()))
+                .set_condition_expression(item.condition.clone())
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure)
+                .build()
+                .map_err(invalid)?,
+        ),
+    }
+    .build())
+}
+
 /// `client` with the SDK's retries turned off.
 fn without_retries(client: &Client) -> Client {
     let config = client
@@ -346,6 +418,48 @@ impl Backend for DynamoDb {
         start: Option<Item>,
     ) -> BackendFuture<'a, PageResponse> {
         Box::pin(self.query_or_scan(plan, start))
+    }
+
+    fn transact_write<'a>(
+        &'a self,
+        request: &'a TransactWrite,
+    ) -> BackendFuture<'a, TransactResult> {
+        Box::pin(async move {
+            let tables = request.tables();
+            let at = self.call_site("TransactWriteItems", &tables);
+            let items = request
+                .items
+                .iter()
+                .map(sdk_transact_item)
+                .collect::<crate::Result<Vec<_>>>()?;
+            // One attempt: the transaction layer retries with the same token.
+            let result = self
+                .single_attempt
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .set_client_request_token(request.client_request_token.clone())
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(TransactResult::Committed),
+                Err(err) => match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
+                        Ok(TransactResult::Canceled {
+                            reasons: canceled
+                                .cancellation_reasons()
+                                .iter()
+                                .map(|reason| CancellationReason {
+                                    code: reason.code().unwrap_or("None").to_owned(),
+                                    message: reason.message().map(str::to_owned),
+                                    item: reason.item().cloned(),
+                                })
+                                .collect(),
+                        })
+                    }
+                    _ => Err(classify(err, at).into_error(at)),
+                },
+            }
+        })
     }
 
     fn with_retries_disabled(self: Arc<Self>) -> Arc<dyn Backend> {

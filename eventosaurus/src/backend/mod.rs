@@ -8,6 +8,10 @@
 //! and DynamoDB run the same persistors and the same query executor, and a behaviour suite
 //! runs unchanged on both (`tests/parity.rs`).
 //!
+//! Transactions go through [`transact_write`](Backend::transact_write): one
+//! `TransactWriteItems` on DynamoDB, all-or-nothing under one lock in memory (whose
+//! condition and update expressions are evaluated by a small, documented evaluator).
+//!
 //! A backend makes one request per call. The conditional put is a single attempt (the
 //! persistors retry it, knowing whether an earlier attempt may have landed); reads and batch
 //! puts keep the SDK's retries, which
@@ -24,12 +28,18 @@ use crate::plan::Plan;
 use crate::schema::TableDef;
 
 mod dynamodb;
+mod expression;
 mod memory;
 mod pages;
+mod transact;
 
 pub use dynamodb::{DynamoDb, PUT_CONDITION};
 pub use memory::Memory;
 pub use pages::{collect_items, count_items, RawPage, RawPages};
+pub use transact::{
+    CancellationReason, KeySchema, TransactAction, TransactItem, TransactResult, TransactWrite,
+    MAX_TRANSACT_ITEMS, MAX_TRANSACT_SIZE,
+};
 
 /// The future a backend call returns.
 pub type BackendFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -125,6 +135,25 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
         plan: &'a Plan,
         start: Option<Item>,
     ) -> BackendFuture<'a, PageResponse>;
+
+    /// Applies every item of `request`, or none: one `TransactWriteItems`.
+    ///
+    /// One attempt, never retried inside (the caller retries with the same
+    /// `client_request_token`). A failed condition, a conflict or throttling of an item is
+    /// [`TransactResult::Canceled`] with a reason per item, not an error. The default
+    /// refuses: a backend without transactions says so.
+    fn transact_write<'a>(
+        &'a self,
+        request: &'a TransactWrite,
+    ) -> BackendFuture<'a, TransactResult> {
+        let _ = request;
+        let label = self.label().to_owned();
+        Box::pin(async move {
+            Err(crate::error::Error::InvalidTransaction {
+                reason: format!("the backend {label} does not support transactions"),
+            })
+        })
+    }
 
     /// The same backend, without retries of its own (for a persistor that retries on its
     /// own schedule). The default is the backend itself.
