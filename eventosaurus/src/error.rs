@@ -520,6 +520,12 @@ operation_errors! {
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
+    batch_get_item::BatchGetItemError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
     batch_write_item::BatchWriteItemError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,

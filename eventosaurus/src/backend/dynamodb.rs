@@ -9,12 +9,12 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, Select as SdkSelect,
-    WriteRequest,
+    AttributeValue, KeysAndAttributes, PutRequest, ReturnValuesOnConditionCheckFailure,
+    Select as SdkSelect, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 
-use super::{Backend, BackendFuture, BatchPut, PageResponse, PutOutcome};
+use super::{Backend, BackendFuture, BatchGetResponse, BatchPut, PageResponse, PutOutcome};
 use crate::codec::Item;
 use crate::config::{Config, LOOPBACK_DEFAULT_REGION};
 use crate::error::{classify, CallSite, Error};
@@ -331,6 +331,47 @@ impl Backend for DynamoDb {
                 .await
                 .map_err(|err| classify(err, at).into_error(at))?;
             Ok(output.item)
+        })
+    }
+
+    fn batch_get<'a>(
+        &'a self,
+        table: &'a str,
+        def: &'a TableDef,
+        keys: Vec<Item>,
+    ) -> BackendFuture<'a, BatchGetResponse> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(BatchGetResponse::default());
+            }
+            let at = self.call_site("BatchGetItem", table);
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(|err| Error::InvalidEvent {
+                    event_type: def.event_type,
+                    reason: format!("could not build a BatchGetItem request: {err}"),
+                })?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|err| classify(err, at).into_error(at))?;
+            let items = output
+                .responses
+                .unwrap_or_default()
+                .into_values()
+                .flatten()
+                .collect();
+            let unprocessed = output
+                .unprocessed_keys
+                .unwrap_or_default()
+                .into_values()
+                .flat_map(|keys| keys.keys)
+                .collect();
+            Ok(BatchGetResponse { items, unprocessed })
         })
     }
 

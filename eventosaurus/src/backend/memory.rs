@@ -8,14 +8,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
-use super::{Backend, BackendFuture, BatchPut, PageResponse, PutOutcome};
+use super::{
+    key_identity, Backend, BackendFuture, BatchGetResponse, BatchPut, PageResponse, PutOutcome,
+};
 use crate::codec::Item;
-use crate::number::Number;
 use crate::plan::memory::evaluate_request;
 use crate::plan::{Plan, Select};
-use crate::schema::{TableDef, EVENT_UUID};
+use crate::schema::TableDef;
 
 /// In-memory tables, keyed by full table name; items in write order. Clones share the
 /// same tables.
@@ -31,29 +30,10 @@ struct MemoryTable {
     items: Vec<Item>,
 }
 
-fn key_part(value: Option<&AttributeValue>) -> String {
-    match value {
-        Some(AttributeValue::S(s)) => format!("S:{s}"),
-        // Canonical decimal text: equal numbers, and only those, share a key.
-        Some(AttributeValue::N(n)) => match Number::parse_unbounded(n) {
-            Ok(number) => format!("N:{number}"),
-            Err(_) => format!("N?:{n}"),
-        },
-        other => format!("{other:?}"),
-    }
-}
-
 impl Memory {
     /// An empty backend.
     pub fn new() -> Memory {
         Memory::default()
-    }
-
-    fn key_of(def: &TableDef, item: &Item) -> (String, String) {
-        (
-            key_part(item.get(def.partition_key)),
-            key_part(item.get(EVENT_UUID)),
-        )
     }
 
     fn with_tables<T>(&self, f: impl FnOnce(&mut HashMap<String, MemoryTable>) -> T) -> T {
@@ -72,7 +52,7 @@ impl Memory {
         item: Item,
         overwrite: bool,
     ) -> Option<Item> {
-        let key = Memory::key_of(def, &item);
+        let key = key_identity(def, &item);
         self.with_tables(|tables| {
             let table = tables.entry(table_name.to_owned()).or_default();
             match table.keys.get(&key) {
@@ -139,7 +119,7 @@ impl Backend for Memory {
         def: &'a TableDef,
         key: Item,
     ) -> BackendFuture<'a, Option<Item>> {
-        let key = Memory::key_of(def, &key);
+        let key = key_identity(def, &key);
         let found = self.with_tables(|tables| {
             let table = tables.get(table)?;
             table
@@ -148,6 +128,29 @@ impl Backend for Memory {
                 .map(|&index| table.items[index].clone())
         });
         Box::pin(async move { Ok(found) })
+    }
+
+    fn batch_get<'a>(
+        &'a self,
+        table: &'a str,
+        def: &'a TableDef,
+        keys: Vec<Item>,
+    ) -> BackendFuture<'a, BatchGetResponse> {
+        let items = self.with_tables(|tables| {
+            let Some(table) = tables.get(table) else {
+                return Vec::new();
+            };
+            keys.iter()
+                .filter_map(|key| table.keys.get(&key_identity(def, key)))
+                .map(|&index| table.items[index].clone())
+                .collect()
+        });
+        Box::pin(async move {
+            Ok(BatchGetResponse {
+                items,
+                unprocessed: Vec::new(),
+            })
+        })
     }
 
     fn query_page<'a>(
