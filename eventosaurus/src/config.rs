@@ -52,6 +52,7 @@ pub struct Config {
     pub(crate) endpoint: Option<String>,
     pub(crate) region: Option<String>,
     pub(crate) credentials: Option<(String, String)>,
+    pub(crate) report_consumed_capacity: bool,
 }
 
 impl Config {
@@ -97,6 +98,12 @@ impl Config {
         self.region.as_deref()
     }
 
+    /// Whether requests ask DynamoDB for their consumed capacity, recorded on the tracing
+    /// spans (see [`ConfigBuilder::report_consumed_capacity`]).
+    pub fn report_consumed_capacity(&self) -> bool {
+        self.report_consumed_capacity
+    }
+
     /// Whether the endpoint is on this machine (DynamoDB Local).
     pub fn is_loopback(&self) -> bool {
         self.endpoint.as_deref().is_some_and(is_loopback_endpoint)
@@ -110,9 +117,18 @@ pub struct ConfigBuilder {
     endpoint: Option<(String, &'static str)>,
     region: Option<String>,
     credentials: Option<(String, String)>,
+    report_consumed_capacity: bool,
 }
 
 impl ConfigBuilder {
+    /// With `true`, every request asks for `ReturnConsumedCapacity=TOTAL` and its tracing
+    /// span records the answer as `aws.dynamodb.consumed_capacity` (see
+    /// [`backend::telemetry`](crate::backend::telemetry)). Off by default.
+    pub fn report_consumed_capacity(mut self, on: bool) -> Self {
+        self.report_consumed_capacity = on;
+        self
+    }
+
     /// The table prefix: tables are named `<prefix>_<table>`. Letters, digits, `-` and `.`,
     /// no `_` (see [the module docs](self#environment-prefixes)); checked by
     /// [`build`](Self::build).
@@ -191,6 +207,7 @@ impl ConfigBuilder {
             endpoint,
             region: self.region,
             credentials: self.credentials,
+            report_consumed_capacity: self.report_consumed_capacity,
         })
     }
 }

@@ -27,6 +27,7 @@ use crate::schema::TableDef;
 mod dynamodb;
 mod memory;
 mod pages;
+pub mod telemetry;
 
 pub use dynamodb::{DynamoDb, PUT_CONDITION};
 pub use memory::Memory;
