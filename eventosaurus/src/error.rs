@@ -604,6 +604,12 @@ operation_errors! {
         RequestLimitExceeded => Throttled,
         ThrottlingException => Throttled,
     }
+    aws_sdk_dynamodb::batch_get_item::BatchGetItemError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
     aws_sdk_dynamodb::batch_write_item::BatchWriteItemError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
