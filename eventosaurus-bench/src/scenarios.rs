@@ -48,6 +48,8 @@ pub struct Plan {
     pub query_partitions: u64,
     /// Events per client-side round.
     pub client_events: usize,
+    /// Transactions per transaction round at concurrency 8 (a tenth at concurrency 1).
+    pub transactions: usize,
 }
 
 impl Plan {
@@ -63,6 +65,7 @@ impl Plan {
             query_items: 20_000,
             query_partitions: 200,
             client_events: 200_000 / d,
+            transactions: 3_000 / d,
         }
     }
 }
@@ -88,6 +91,11 @@ impl Bench {
             plan,
             next_prefix: AtomicU64::new(0),
         }
+    }
+
+    /// The client shared by every raw-side request.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// A store on a fresh environment prefix, with its PhoneCall table created.
@@ -226,7 +234,7 @@ where
     (started.elapsed(), latencies)
 }
 
-fn per_sec(n: usize, elapsed: Duration) -> f64 {
+pub(crate) fn per_sec(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 

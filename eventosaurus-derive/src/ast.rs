@@ -29,6 +29,8 @@ pub struct Field<'a> {
     pub stored: bool,
     pub kind: TypeKind,
     pub serde: SerdeField,
+    /// `#[eventosaurus(linked)]`: where it was written.
+    pub linked: Option<Span>,
 }
 
 pub struct Input<'a> {
@@ -96,6 +98,7 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             continue;
         };
         let serde_field = attr::serde_field(&field.attrs);
+        let field_attrs = attr::field(&field.attrs, errors);
         let raw = ident.to_string();
         let raw = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
         let (name, name_span) = field_name(
@@ -121,6 +124,7 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             stored: !serde_field.skip_serializing && !serde_field.flatten,
             kind: kind_of(&field.ty),
             serde: serde_field,
+            linked: field_attrs.linked,
         });
     }
     Ok(Input {

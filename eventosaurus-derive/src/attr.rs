@@ -15,6 +15,15 @@ pub struct ContainerAttrs {
     /// `serde_codec`: always encode and decode with serde_dynamo (for hand-written
     /// `Serialize` / `Deserialize` impls).
     pub serde_codec: bool,
+    /// `shard_by = field`: the field that orders the event's publication.
+    pub shard_by: Option<Ident>,
+}
+
+/// A field's `#[eventosaurus(..)]` settings.
+#[derive(Default)]
+pub struct FieldAttrs {
+    /// `linked`: the field holds records related to the event (the span of the word).
+    pub linked: Option<proc_macro2::Span>,
 }
 
 /// A serialize / deserialize pair, as serde's `rename(serialize = .., deserialize = ..)`.
@@ -121,6 +130,9 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                     return Err(meta.error("composite_key needs at least one field, e.g. composite_key(location, employee_name)"));
                 }
                 set_once(&mut out.composite_key, (span, fields), &meta.path, "composite_key")
+            } else if meta.path.is_ident("shard_by") {
+                let value: Ident = meta.value()?.parse()?;
+                set_once(&mut out.shard_by, value, &meta.path, "shard_by")
             } else if meta.path.is_ident("custom_on_error") {
                 if out.custom_on_error {
                     return Err(meta.error("duplicate `custom_on_error`"));
@@ -135,8 +147,30 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                 Ok(())
             } else {
                 Err(meta.error(
-                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `custom_on_error` or `serde_codec`",
+                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `shard_by`, `custom_on_error` or `serde_codec`",
                 ))
+            }
+        });
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+    out
+}
+
+/// Reads a field's `#[eventosaurus(..)]` attributes.
+pub fn field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldAttrs {
+    let mut out = FieldAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("eventosaurus")) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("linked") {
+                if out.linked.is_some() {
+                    return Err(meta.error("duplicate `linked`"));
+                }
+                out.linked = meta.path.get_ident().map(Ident::span);
+                Ok(())
+            } else {
+                Err(meta.error("unknown eventosaurus field attribute: expected `linked`"))
             }
         });
         if let Err(e) = result {

@@ -40,6 +40,8 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
                     partition_key_type: ::eventosaurus::table::KeyAttributeType::String,
                     composite_key: &[],
                     attributes: &[],
+                    linked: ::std::option::Option::None,
+                    shard_by: ::std::option::Option::None,
                 };
                 fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                     ::std::unreachable!()
@@ -103,6 +105,15 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
             ::std::option::Option::Some(key.finish())
         }
     };
+    let optional_name = |field: Option<&ast::Field<'_>>| match field {
+        Some(field) => {
+            let name = &field.name;
+            quote!(::std::option::Option::Some(#name))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let linked = optional_name(valid.linked);
+    let shard_by = optional_name(valid.shard_by);
     let pk_assoc = quote_spanned! {pk_ty.span()=> type PartitionKey = #pk_ty; };
     let query_builder = query_builder(input, valid);
     let codec_methods = crate::codec::methods(input);
@@ -130,6 +141,8 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
                 partition_key_type: #pk_type,
                 composite_key: &[#(#composite_names),*],
                 attributes: &[#(#attributes),*],
+                linked: #linked,
+                shard_by: #shard_by,
             };
 
             fn composite_key(&self) -> ::std::option::Option<::std::string::String> {

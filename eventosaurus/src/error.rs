@@ -268,6 +268,55 @@ pub enum Error {
         backend: String,
     },
 
+    /// A transaction has more items than one `TransactWriteItems` call takes; nothing was sent.
+    #[error(
+        "a transaction of {items} items is over DynamoDB's limit of {limit} items per \
+         TransactWriteItems; nothing was sent. Split the work into smaller transactions"
+    )]
+    TransactionTooLarge {
+        /// The application writes and events in the transaction.
+        items: usize,
+        /// The limit (100).
+        limit: usize,
+    },
+
+    /// A transaction cannot be sent as built (an empty transaction, two writes of one item,
+    /// a key attribute missing, an application item that does not serialize, or an
+    /// expression test mode cannot evaluate); nothing was sent.
+    #[error("invalid transaction: {reason}; nothing was sent")]
+    InvalidTransaction {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// DynamoDB canceled a transaction for a reason other than a failed condition
+    /// (conflicts or throttling that outlasted the retries, a validation error); nothing
+    /// was applied.
+    #[error(
+        "the transaction on `{tables}` was canceled: {reasons}{}; nothing was applied",
+        if *retryable { " (still after retries: retry later)" } else { "" }
+    )]
+    TransactionCanceled {
+        /// The tables the transaction wrote, comma-separated.
+        tables: String,
+        /// The cancellation reason of each item, in order (`None` for items that were fine).
+        reasons: String,
+        /// Whether the reasons were transient (a conflict with another transaction,
+        /// throttling).
+        retryable: bool,
+    },
+
+    /// The configured source (the service's name, stored with each event) is unusable.
+    #[error("invalid source {value:?} (from {source_name}): {reason}")]
+    InvalidSource {
+        /// The rejected value.
+        value: String,
+        /// Where it came from: `EVENTOSAURUS_SOURCE` or `Config::builder`.
+        source_name: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+
     /// A table has no DynamoDB stream carrying new items, so it cannot be consumed.
     #[error(
         "table `{table}` has no DynamoDB stream carrying new items (NEW_IMAGE): turn it on with \
@@ -558,6 +607,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Network { .. } => true,
+            Error::TransactionCanceled { retryable, .. } => *retryable,
             Error::Service { status, .. } => status.is_some_and(|s| s >= 500),
             _ => false,
         }
@@ -665,6 +715,12 @@ operation_errors! {
         ThrottlingException => Throttled,
     }
     aws_sdk_dynamodb::scan::ScanError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::batch_get_item::BatchGetItemError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,

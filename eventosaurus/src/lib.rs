@@ -46,15 +46,18 @@ pub mod schema;
 mod store;
 pub mod table;
 pub mod table_stream;
+pub mod transaction;
 
 pub use config::Config;
 pub use error::{Error, Result};
 pub use eventosaurus_derive::Storable;
 pub use model::{
-    CreatedAt, EventStore, OnError, PartitionKeyValue, Storable, StoreOutcome, StoredEvent,
+    CreatedAt, Envelope, EventStore, OnError, PartitionKeyValue, Storable, StoreOutcome,
+    StoredEvent,
 };
 pub use schema::TableDef;
 pub use store::Store;
+pub use transaction::{Transaction, TransactionOutcome};
 pub use uuid::Uuid;
 
 /// Re-exports for generated code. Not public API.

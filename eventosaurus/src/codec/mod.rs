@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 pub use crate::model::StoredEvent;
 use crate::model::{CreatedAt, Storable};
-use crate::schema::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID};
+use crate::schema::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID, SOURCE};
 
 #[doc(hidden)]
 pub mod fast;
@@ -89,7 +89,43 @@ pub fn encode<E: Storable>(
     Ok(item)
 }
 
+/// Adds the envelope's [`SOURCE`] attribute (`event_source`) to an encoded event: done only
+/// when the store has a source configured, so that nothing changes for stores without one.
+///
+/// Fails if the event serializes an attribute of that name itself, or if the item is then
+/// over [`MAX_EVENT_SIZE`].
+pub fn stamp_source(
+    item: &mut Item,
+    source: &str,
+    event_type: &'static str,
+    table: &str,
+) -> Result<()> {
+    if item.contains_key(SOURCE) {
+        return Err(Error::InvalidEvent {
+            event_type,
+            reason: format!(
+                "it serializes an attribute named `{SOURCE}`, which eventosaurus writes when a \
+                 source is configured (Config::source or EVENTOSAURUS_SOURCE): rename the field, \
+                 or configure no source"
+            ),
+        });
+    }
+    item.insert(SOURCE.to_owned(), AttributeValue::S(source.to_owned()));
+    let size = item_size(item);
+    if size > MAX_EVENT_SIZE {
+        return Err(Error::ItemTooLarge {
+            table: table.to_owned(),
+            size,
+            limit: MAX_EVENT_SIZE,
+        });
+    }
+    Ok(())
+}
+
 /// Turns an item read from the table back into a [`StoredEvent`].
+///
+/// The `event_source` attribute, if there is one and the event has no field of that name,
+/// becomes [`StoredEvent::source`].
 pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>> {
     let def = E::TABLE;
     let decode_error = |reason: String| Error::Decode {
@@ -116,11 +152,20 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
             )))
         }
     };
+    let source = if def.attributes.iter().any(|a| a.name == SOURCE) {
+        None
+    } else {
+        match item.remove(SOURCE) {
+            Some(AttributeValue::S(source)) => Some(source),
+            _ => None,
+        }
+    };
     let event = E::decode_attributes(item).map_err(|e| decode_error(e.to_string()))?;
     Ok(StoredEvent {
         event,
         event_uuid,
         created_at,
+        source,
     })
 }
 
