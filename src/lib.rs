@@ -9,3 +9,4 @@ pub mod events;
 pub mod fault_proxy;
 pub mod local;
 pub mod raw;
+pub mod sse;

@@ -194,7 +194,14 @@ impl ClientStream {
     }
 
     /// Passes an event if it is past the client's position, as a frame.
-    fn deliver(&mut self, index: usize, shard: &str, sequence_number: &str, created_at: Option<&str>, data: &str) {
+    fn deliver(
+        &mut self,
+        index: usize,
+        shard: &str,
+        sequence_number: &str,
+        created_at: Option<&str>,
+        data: &str,
+    ) {
         if !self.tables[index]
             .cursor
             .admit(shard, sequence_number, created_at)
@@ -306,7 +313,10 @@ impl ClientStream {
                          retention: resuming at the oldest retained event; events were missed"
                     ));
                 }
-                let last = batch.events.last().map(|e| e.position.sequence_number.clone());
+                let last = batch
+                    .events
+                    .last()
+                    .map(|e| e.position.sequence_number.clone());
                 let reached_target = match (&target, &last) {
                     (Some(target), Some(last)) => compare_sequence_numbers(last, target).is_ge(),
                     _ => false,
@@ -351,7 +361,10 @@ impl ClientStream {
         let by_id: HashMap<&str, &ShardInfo> =
             shards.iter().map(|s| (s.shard_id.as_str(), s)).collect();
         let mut done: HashSet<String> = HashSet::new();
-        for shard in shards.iter().filter(|s| cursor.shards.contains_key(&s.shard_id)) {
+        for shard in shards
+            .iter()
+            .filter(|s| cursor.shards.contains_key(&s.shard_id))
+        {
             let mut parent = shard.parent_shard_id.as_deref();
             while let Some(id) = parent {
                 let Some(p) = by_id.get(id) else { break };

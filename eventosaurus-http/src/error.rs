@@ -18,16 +18,20 @@ pub enum Error {
     },
     /// The `since` parameter is neither milliseconds since the epoch nor an ISO-8601 date or
     /// date-time (400).
-    #[error("since={value:?} is not a time: give milliseconds since the epoch (1732530000000), \
-             an ISO-8601 date (2026-11-25) or date-time (2026-11-25T10:00:00Z)")]
+    #[error(
+        "since={value:?} is not a time: give milliseconds since the epoch (1732530000000), \
+             an ISO-8601 date (2026-11-25) or date-time (2026-11-25T10:00:00Z)"
+    )]
     BadSince {
         /// The value received.
         value: String,
     },
     /// The `Last-Event-ID` header is not an id this server issued for this environment and
     /// these tables (400).
-    #[error("bad Last-Event-ID: {reason}; send the `id` of an event received from this server \
-             for these streams, or no Last-Event-ID to start at the newest events")]
+    #[error(
+        "bad Last-Event-ID: {reason}; send the `id` of an event received from this server \
+             for these streams, or no Last-Event-ID to start at the newest events"
+    )]
     BadLastEventId {
         /// What is wrong with it.
         reason: String,

@@ -159,12 +159,7 @@ impl Feed {
         }
         let live: Vec<Arc<LiveEvent>> = events
             .iter()
-            .map(|e| {
-                Arc::new(LiveEvent::new(
-                    e,
-                    Arc::from(e.position.shard_id.as_str()),
-                ))
-            })
+            .map(|e| Arc::new(LiveEvent::new(e, Arc::from(e.position.shard_id.as_str()))))
             .collect();
         let mut position = self.position.lock().unwrap_or_else(|p| p.into_inner());
         for event in live {

@@ -45,7 +45,12 @@ pub fn plain(value: &AttributeValue) -> Value {
         AttributeValue::M(m) => {
             let mut names: Vec<&String> = m.keys().collect();
             names.sort();
-            Value::Object(names.into_iter().map(|k| (k.clone(), plain(&m[k]))).collect())
+            Value::Object(
+                names
+                    .into_iter()
+                    .map(|k| (k.clone(), plain(&m[k])))
+                    .collect(),
+            )
         }
         other => Value::from(format!("{other:?}")),
     }

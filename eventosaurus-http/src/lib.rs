@@ -152,10 +152,8 @@ pub struct StreamServerBuilder {
 impl StreamServerBuilder {
     /// The tables that may be served (default: every table of the
     /// [registry](eventosaurus::registry)).
-    pub fn tables<'a>(mut self, defs: impl IntoIterator<Item = &'a &'static TableDef>) -> Self {
-        self.tables
-            .get_or_insert_with(Vec::new)
-            .extend(defs.into_iter().copied());
+    pub fn tables(mut self, defs: impl IntoIterator<Item = &'static TableDef>) -> Self {
+        self.tables.get_or_insert_with(Vec::new).extend(defs);
         self
     }
 
@@ -242,7 +240,9 @@ impl StreamServerBuilder {
             ..self.options
         };
         if options.heartbeat.is_zero() {
-            return Err(invalid("the heartbeat interval must be more than 0".to_owned()));
+            return Err(invalid(
+                "the heartbeat interval must be more than 0".to_owned(),
+            ));
         }
         if options.max_clients == 0 {
             return Err(invalid("max_clients must be at least 1".to_owned()));

@@ -5,9 +5,7 @@ use serde_json::{json, Value};
 /// The document, with the served tables as the values of `{tables}`.
 pub(crate) fn document(tables: &[String]) -> Value {
     let error = json!({"$ref": "#/components/schemas/Error"});
-    let error_response = |description: &str| {
-        json!({"description": description, "content": {"application/json": {"schema": error}}})
-    };
+    let error_response = |description: &str| json!({"description": description, "content": {"application/json": {"schema": error}}});
     json!({
         "openapi": "3.0.3",
         "info": {

@@ -218,10 +218,10 @@ mod tests {
         assert!(reason(&id(r#"{"v":2,"e":"prod","p":{}}"#)).contains("version 2"));
         assert!(reason(&id(r#"{"v":1,"e":"test","p":{}}"#)).contains("environment `test`"));
         assert!(reason(&id(r#"{"v":1,"e":"prod","p":{"other":{}}}"#)).contains("`other`"));
-        assert!(
-            reason(&id(r#"{"v":1,"e":"prod","p":{"phone_call":{"s":{"a":"x1"}}}}"#))
-                .contains("malformed")
-        );
+        assert!(reason(&id(
+            r#"{"v":1,"e":"prod","p":{"phone_call":{"s":{"a":"x1"}}}}"#
+        ))
+        .contains("malformed"));
         assert!(reason(&"A".repeat(MAX_ID_LEN + 1)).contains("longer"));
     }
 }
