@@ -381,7 +381,14 @@ pub async fn execute(tables: &[&'static TableDef], cli: Cli) -> Result<(), CliEr
             tail::tail(&store, registered, &args, tail::interrupted(), out).await?;
         }
         Command::Serve(args) => {
-            serve::serve(&store, registered, &args, eventosaurus_http::terminated(), out).await?;
+            serve::serve(
+                &store,
+                registered,
+                &args,
+                eventosaurus_http::terminated(),
+                out,
+            )
+            .await?;
         }
         Command::Query(_) => {
             if let Some(request) = query {

@@ -14,9 +14,11 @@ use crate::CliError;
 
 /// Options of `serve`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Routes: GET /v2/stream/{tables} (SSE; NDJSON with Accept: \
+#[command(
+    after_help = "Routes: GET /v2/stream/{tables} (SSE; NDJSON with Accept: \
 application/json; ?since=; Last-Event-ID), /v2/streams, /openapi.json, /healthz, and the live \
-page at /. Read-only. SIGINT or SIGTERM ends every stream with a comment and exits 0.")]
+page at /. Read-only. SIGINT or SIGTERM ends every stream with a comment and exits 0."
+)]
 pub struct ServeArgs {
     /// The address to listen on (port 0: any free port, printed at start)
     #[arg(long, value_name = "ADDR", default_value = eventosaurus_http::DEFAULT_LISTEN)]
