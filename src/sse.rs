@@ -39,6 +39,8 @@ pub struct Stream {
     headers: HeaderMap,
     body: Incoming,
     buffer: Vec<u8>,
+    /// How much of `buffer` was read.
+    read: usize,
     frames: VecDeque<SseFrame>,
     current: Option<SseEvent>,
     /// Comments seen by [`Stream::next_event`], in order.
@@ -82,6 +84,7 @@ pub async fn get(
         headers,
         body: response.into_body(),
         buffer: Vec::new(),
+        read: 0,
         frames: VecDeque::new(),
         current: None,
         comments: Vec::new(),
@@ -109,7 +112,7 @@ impl Stream {
 
     /// The rest of the body as text (for finite answers).
     pub async fn text(mut self) -> std::io::Result<String> {
-        let mut bytes = std::mem::take(&mut self.buffer);
+        let mut bytes = self.buffer.split_off(self.read);
         while let Some(chunk) = self.chunk().await? {
             bytes.extend_from_slice(&chunk);
         }
@@ -134,16 +137,22 @@ impl Stream {
     /// The next complete line (without `\n`); `None` at the end of the body.
     pub async fn next_line(&mut self) -> Option<String> {
         loop {
-            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let mut line: Vec<u8> = self.buffer.drain(..=end).collect();
-                line.pop();
+            let unread = &self.buffer[self.read..];
+            if let Some(end) = unread.iter().position(|b| *b == b'\n') {
+                let mut line = &unread[..end];
                 if line.last() == Some(&b'\r') {
-                    line.pop();
+                    line = &line[..line.len() - 1];
                 }
-                return Some(String::from_utf8_lossy(&line).into_owned());
+                let line = String::from_utf8_lossy(line).into_owned();
+                self.read += end + 1;
+                return Some(line);
             }
             match self.chunk().await {
-                Ok(Some(chunk)) => self.buffer.extend_from_slice(&chunk),
+                Ok(Some(chunk)) => {
+                    self.buffer.drain(..self.read);
+                    self.read = 0;
+                    self.buffer.extend_from_slice(&chunk);
+                }
                 _ => return None,
             }
         }

@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use crate::feed::{Feed, LiveEvent};
-use crate::position::{ResumeId, TableCursor};
+use crate::position::TableCursor;
 use crate::Shared;
 
 /// The response format.
@@ -182,15 +182,10 @@ impl ClientStream {
 
     /// The id of the client's position now.
     fn id(&self) -> String {
-        ResumeId {
-            environment: self.shared.environment.clone(),
-            tables: self
-                .tables
-                .iter()
-                .map(|t| (t.feed.table().to_owned(), t.cursor.clone()))
-                .collect(),
-        }
-        .encode()
+        crate::position::encode(
+            &self.shared.environment,
+            self.tables.iter().map(|t| (t.feed.table(), &t.cursor)),
+        )
     }
 
     /// Passes an event if it is past the client's position, as a frame.
@@ -221,6 +216,15 @@ impl ClientStream {
 
     async fn next_frame(&mut self) -> Option<Bytes> {
         loop {
+            if self.pending.len() > 1 {
+                // One chunk for what is ready: fewer writes for a client behind by a few.
+                let size = self.pending.iter().map(Bytes::len).sum();
+                let mut chunk = Vec::with_capacity(size);
+                for frame in self.pending.drain(..) {
+                    chunk.extend_from_slice(&frame);
+                }
+                return Some(Bytes::from(chunk));
+            }
             if let Some(frame) = self.pending.pop_front() {
                 return Some(frame);
             }
@@ -415,6 +419,37 @@ impl ClientStream {
         }
     }
 
+    fn deliver_live(&mut self, index: usize, event: &LiveEvent) {
+        self.deliver(
+            index,
+            &event.shard,
+            &event.sequence_number,
+            event.created_at.as_deref(),
+            &event.data,
+        );
+    }
+
+    /// Takes the events already waiting (up to a batch) without waiting again; a lag is
+    /// left to the next [`live_step`](Self::live_step), which reports it.
+    fn drain_ready(&mut self) {
+        const BATCH: usize = 256;
+        let mut taken = 0;
+        for index in 0..self.tables.len() {
+            while taken < BATCH {
+                let Some(rx) = self.tables[index].rx.as_mut() else {
+                    break;
+                };
+                match rx.try_recv() {
+                    Ok(event) => {
+                        self.deliver_live(index, &event);
+                        taken += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
     /// Waits for the next live event of any table (or a heartbeat, or shutdown).
     async fn live_step(&mut self) {
         let heartbeat = tokio::time::sleep_until(self.next_heartbeat);
@@ -441,14 +476,8 @@ impl ClientStream {
         match received {
             None => {}
             Some((index, Ok(event))) => {
-                let event = event.clone();
-                self.deliver(
-                    index,
-                    &event.shard,
-                    &event.sequence_number,
-                    event.created_at.as_deref(),
-                    &event.data,
-                );
+                self.deliver_live(index, &event);
+                self.drain_ready();
             }
             Some((index, Err(RecvError::Lagged(missed)))) => {
                 let table = self.tables[index].feed.table().to_owned();

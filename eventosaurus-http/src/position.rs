@@ -95,14 +95,10 @@ struct Wire<'a> {
 impl ResumeId {
     /// The `id:` text.
     pub fn encode(&self) -> String {
-        let wire = Wire {
-            v: VERSION,
-            e: std::borrow::Cow::Borrowed(&self.environment),
-            p: self.tables.clone(),
-        };
-        // Serialising strings and integers into a Vec cannot fail.
-        let json = serde_json::to_vec(&wire).unwrap_or_default();
-        URL_SAFE_NO_PAD.encode(json)
+        encode(
+            &self.environment,
+            self.tables.iter().map(|(t, c)| (t.as_str(), c)),
+        )
     }
 
     /// Decodes a `Last-Event-ID` issued by a server of `environment` for some of `tables`.
@@ -159,6 +155,57 @@ impl ResumeId {
     }
 }
 
+/// The `id:` text of the positions in `tables` (what [`ResumeId::encode`] writes, without
+/// building a `ResumeId`: this runs for every event sent to every client).
+pub(crate) fn encode<'a>(
+    environment: &str,
+    tables: impl IntoIterator<Item = (&'a str, &'a TableCursor)>,
+) -> String {
+    use std::fmt::Write as _;
+    let mut json = String::with_capacity(160);
+    json.push_str("{\"v\":");
+    let _ = write!(json, "{VERSION}");
+    json.push_str(",\"e\":");
+    push_str(&mut json, environment);
+    json.push_str(",\"p\":{");
+    for (i, (table, cursor)) in tables.into_iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        push_str(&mut json, table);
+        json.push_str(":{");
+        if let Some(t) = cursor.not_before {
+            let _ = write!(json, "\"t\":{t},");
+        }
+        json.push_str("\"s\":{");
+        for (j, (shard, seq)) in cursor.shards.iter().enumerate() {
+            if j > 0 {
+                json.push(',');
+            }
+            push_str(&mut json, shard);
+            json.push(':');
+            push_str(&mut json, seq);
+        }
+        json.push_str("}}");
+    }
+    json.push_str("}}");
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+/// A JSON string literal (names and sequence numbers rarely need escaping).
+fn push_str(json: &mut String, text: &str) {
+    if text
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
+        json.push('"');
+        json.push_str(text);
+        json.push('"');
+    } else {
+        json.push_str(&serde_json::Value::from(text).to_string());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +231,24 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(ResumeId::decode(&text, "prod", &tables()).unwrap(), id);
+    }
+
+    #[test]
+    fn hand_written_json_is_the_wire_format() {
+        let mut cursor = TableCursor::default();
+        cursor.admit("shardId-1", "42", None);
+        let id = ResumeId {
+            environment: "we\"ird\\".into(),
+            tables: [("phone_call".to_owned(), cursor)].into(),
+        };
+        let json = URL_SAFE_NO_PAD.decode(id.encode()).unwrap();
+        let wire: Wire = serde_json::from_slice(&json).unwrap();
+        assert_eq!(wire.e, "we\"ird\\");
+        assert_eq!(wire.p, id.tables);
+        assert_eq!(
+            ResumeId::decode(&id.encode(), "we\"ird\\", &tables()).unwrap(),
+            id
+        );
     }
 
     #[test]
