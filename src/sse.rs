@@ -61,8 +61,23 @@ pub async fn get(
     path: &str,
     headers: &[(&str, &str)],
 ) -> std::io::Result<Stream> {
+    get_with(addr, path, headers, None).await
+}
+
+/// Like [`get`], with the socket's receive buffer set to `recv_buffer` bytes (a client that
+/// stops reading then holds the server back after a few kilobytes, not megabytes).
+pub async fn get_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    recv_buffer: Option<u32>,
+) -> std::io::Result<Stream> {
     let io_error = |e: hyper::Error| std::io::Error::other(e.to_string());
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size)?;
+    }
+    let tcp = socket.connect(addr).await?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
         .await
         .map_err(io_error)?;

@@ -55,6 +55,14 @@ pub(crate) struct FeedOptions {
     pub(crate) capacity: usize,
 }
 
+impl FeedOptions {
+    /// Records per read: at most half the broadcast buffer, so that a client keeping up is
+    /// never more than a buffer behind because of one read's burst (1 to 1000).
+    fn batch(&self) -> i32 {
+        (self.capacity / 2).clamp(1, 1000) as i32
+    }
+}
+
 /// The live reader of one table.
 pub(crate) struct Feed {
     table: String,
@@ -201,7 +209,7 @@ impl FeedLoop {
             let mut ended = false;
             let mut failed = None;
             for reader in &mut self.readers {
-                match reader.next_batch(1000).await {
+                match reader.next_batch(self.options.batch()).await {
                     Ok(batch) => {
                         read += batch.events.len();
                         self.feed.publish(&batch.events);

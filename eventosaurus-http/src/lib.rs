@@ -179,7 +179,8 @@ impl StreamServerBuilder {
 
     /// How many events of a table a client may fall behind the live reader before it is
     /// disconnected (default 4096; rounded up to a power of two). The buffer is shared: its
-    /// memory does not grow with the number of clients.
+    /// memory does not grow with the number of clients. The live reader reads at most half
+    /// of it per call, so that one read's burst never cuts off a client that keeps up.
     pub fn client_buffer(mut self, events: usize) -> Self {
         self.options.client_buffer = events;
         self

@@ -113,7 +113,9 @@ impl ShardReader {
         if matches!(&self.iterator, Some((_, issued)) if issued.elapsed() < ITERATOR_MAX_AGE) {
             return Ok(());
         }
-        let at = self.store.call_site("GetShardIterator", &self.shard.table_name);
+        let at = self
+            .store
+            .call_site("GetShardIterator", &self.shard.table_name);
         loop {
             match shards::shard_iterator(&self.streams, at, &self.shard, &self.from).await {
                 Ok(Some(iterator)) => {
@@ -156,27 +158,32 @@ impl ShardReader {
                 });
             };
             let at = self.store.call_site("GetRecords", &self.shard.table_name);
-            let output =
-                match shards::get_records(&self.streams, at, iterator, limit.clamp(1, 1000)).await
-                {
-                    Ok(output) => output,
-                    Err(ReadFailure::ExpiredIterator) => {
-                        self.iterator = None;
-                        continue;
-                    }
-                    Err(ReadFailure::Trimmed) => {
-                        trimmed = true;
-                        self.iterator = None;
-                        self.from = ReadFrom::TrimHorizon;
-                        continue;
-                    }
-                    Err(ReadFailure::Gone) => {
-                        self.iterator = None;
-                        self.ended = true;
-                        continue;
-                    }
-                    Err(ReadFailure::Other(error)) => return Err(error),
-                };
+            let output = match shards::get_records(
+                &self.streams,
+                at,
+                iterator,
+                limit.clamp(1, 1000),
+            )
+            .await
+            {
+                Ok(output) => output,
+                Err(ReadFailure::ExpiredIterator) => {
+                    self.iterator = None;
+                    continue;
+                }
+                Err(ReadFailure::Trimmed) => {
+                    trimmed = true;
+                    self.iterator = None;
+                    self.from = ReadFrom::TrimHorizon;
+                    continue;
+                }
+                Err(ReadFailure::Gone) => {
+                    self.iterator = None;
+                    self.ended = true;
+                    continue;
+                }
+                Err(ReadFailure::Other(error)) => return Err(error),
+            };
             let mut events = Vec::new();
             for record in output.records.unwrap_or_default() {
                 let Some(data) = record.dynamodb else {
