@@ -10,3 +10,4 @@ pub mod fault_proxy;
 pub mod kinesis_local;
 pub mod local;
 pub mod raw;
+pub mod sse;

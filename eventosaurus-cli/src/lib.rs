@@ -56,6 +56,7 @@ pub mod commands;
 pub mod definitions;
 mod error;
 pub mod json;
+pub mod serve;
 pub mod tail;
 
 pub use error::{CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
@@ -130,6 +131,8 @@ pub enum Command {
     Query(QueryArgs),
     /// Print events as they are stored (DynamoDB Streams), e.g. `tail phone_call --json`
     Tail(tail::TailArgs),
+    /// Serve the events over HTTP as they are stored: SSE, NDJSON and a live page
+    Serve(serve::ServeArgs),
     /// Drop the registered tables of this prefix (exact names only), after confirmation
     DropTables {
         /// Do not ask for confirmation
@@ -376,6 +379,16 @@ pub async fn execute(tables: &[&'static TableDef], cli: Cli) -> Result<(), CliEr
         }
         Command::Tail(args) => {
             tail::tail(&store, registered, &args, tail::interrupted(), out).await?;
+        }
+        Command::Serve(args) => {
+            serve::serve(
+                &store,
+                registered,
+                &args,
+                eventosaurus_http::terminated(),
+                out,
+            )
+            .await?;
         }
         Command::Query(_) => {
             if let Some(request) = query {

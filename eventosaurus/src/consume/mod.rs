@@ -72,6 +72,7 @@ mod coordinator;
 mod dedup;
 pub mod handlers;
 pub mod lease;
+pub mod reader;
 pub mod shards;
 mod stats;
 mod worker;

@@ -162,9 +162,9 @@ pub(crate) async fn list_shards(
     Ok(shards)
 }
 
-/// Where to (re)start reading a shard.
+/// Where to (re)start reading a shard (see [`ShardReader`](super::reader::ShardReader)).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ReadFrom {
+pub enum ReadFrom {
     /// After this sequence number (a checkpoint, or the last record processed).
     After(String),
     /// The oldest record.

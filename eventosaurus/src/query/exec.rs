@@ -184,7 +184,7 @@ impl<E: Storable> Stream for Pages<E> {
 /// let mut events = PhoneCall::query().by_person_id(5).page_size(2).events(&store);
 /// let first = events.next().await.transpose()?;
 /// assert_eq!(first.map(|e| e.person_id), Some(5));
-/// assert_eq!((events.requests(), events.buffered()), (1, 1)); // one page fetched, one item left
+/// assert_eq!((events.requests(), events.items_held()), (1, 1)); // one page fetched, one item left
 /// let rest: Vec<_> = events.try_collect().await?;
 /// assert_eq!(rest.len(), 4);
 /// # Ok(()) }
@@ -224,8 +224,9 @@ impl<E: Storable> Events<E> {
         self.source.requests()
     }
 
-    /// How many fetched items are waiting to be taken: at most one page.
-    pub fn buffered(&self) -> usize {
+    /// How many fetched items are waiting to be taken: at most one page. (Not `buffered`:
+    /// that name is `StreamExt::buffered`, which a by-value call would pick first.)
+    pub fn items_held(&self) -> usize {
         self.buffer.len()
     }
 
