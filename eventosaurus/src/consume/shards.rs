@@ -191,10 +191,24 @@ pub(crate) async fn shard_iterator(
         ReadFrom::TrimHorizon => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
         ReadFrom::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
     };
-    match request.send().await {
-        Ok(out) => Ok(out.shard_iterator),
-        Err(err) => Err(iterator_failure(err, at)),
+    match tokio::time::timeout(READ_TIMEOUT, request.send()).await {
+        Ok(Ok(out)) => Ok(out.shard_iterator),
+        Ok(Err(err)) => Err(iterator_failure(err, at)),
+        Err(_) => Err(timed_out(at)),
     }
+}
+
+/// How long one stream call may take before it is abandoned and retried: a connection that
+/// never answers must not stall a shard for ever.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn timed_out(at: CallSite<'_>) -> ReadFailure {
+    ReadFailure::Other(Error::Network {
+        endpoint: at.endpoint.to_owned(),
+        operation: at.operation,
+        table: at.table.to_owned(),
+        source: format!("no answer within {} s", READ_TIMEOUT.as_secs()).into(),
+    })
 }
 
 /// What went wrong reading a shard, sorted by what the reader does about it.
@@ -228,15 +242,11 @@ pub(crate) async fn get_records(
     iterator: String,
     limit: i32,
 ) -> std::result::Result<GetRecordsOutput, ReadFailure> {
-    match streams
-        .get_records()
-        .shard_iterator(iterator)
-        .limit(limit)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out),
-        Err(err) => Err(records_failure(err, at)),
+    let request = streams.get_records().shard_iterator(iterator).limit(limit);
+    match tokio::time::timeout(READ_TIMEOUT, request.send()).await {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(err)) => Err(records_failure(err, at)),
+        Err(_) => Err(timed_out(at)),
     }
 }
 
