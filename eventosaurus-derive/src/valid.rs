@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use quote::ToTokens;
 use syn::LitStr;
 
-use crate::ast::{Field, Input, TypeKind};
+use crate::ast::{find_128_bit, Field, Input, TypeKind};
 
 /// Reserved attribute names: the sort key and the timestamp.
 pub const RESERVED: [&str; 2] = ["event_uuid", "created_at"];
@@ -40,6 +40,28 @@ pub fn validate<'i, 'a>(
         }
     }
 
+    for field in input
+        .fields
+        .iter()
+        .filter(|f| f.stored || !f.serde.skip_deserializing)
+    {
+        // A field written and read by functions of the user's may hold anything.
+        let custom = field.serde.custom_serializer().is_some() && field.serde.custom_deserializer();
+        if custom {
+            continue;
+        }
+        if let Some(ident) = find_128_bit(field.ty) {
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}` cannot be stored: serde_dynamo does not (de)serialize 128-bit integers, and \
+                     DynamoDB numbers have at most 38 digits ({ident}::MAX has 39). Use a 64-bit integer, \
+                     or store the value as a String (e.g. with #[serde(with = \"..\")] on the field)"
+                ),
+            ));
+        }
+    }
+
     let table = match &input.attrs.table {
         // The name's rules are checked by the generated code, at compile time, with the
         // runtime's `eventosaurus::name::check_table_name` (see `expand`).
@@ -64,6 +86,14 @@ pub fn validate<'i, 'a>(
                     errors.push(syn::Error::new(
                         ident.span(),
                         "the partition key cannot be #[serde(skip)] or #[serde(flatten)]",
+                    ));
+                    None
+                } else if let Some(span) = field.serde.custom_serializer() {
+                    errors.push(syn::Error::new(
+                        span,
+                        "the partition key cannot have its own serializer (#[serde(with)] or \
+                         serialize_with): eventosaurus writes keys for get() and queries from the \
+                         field's type, and they would not match what is stored",
                     ));
                     None
                 } else if !matches!(field.kind, TypeKind::Integer | TypeKind::String)

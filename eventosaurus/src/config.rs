@@ -60,6 +60,7 @@ pub struct Config {
     pub(crate) region: Option<String>,
     pub(crate) credentials: Option<(String, String)>,
     pub(crate) source: Option<String>,
+    pub(crate) report_consumed_capacity: bool,
 }
 
 impl Config {
@@ -115,6 +116,12 @@ impl Config {
         self.source.as_deref()
     }
 
+    /// Whether requests ask DynamoDB for their consumed capacity, recorded on the tracing
+    /// spans (see [`ConfigBuilder::report_consumed_capacity`]).
+    pub fn report_consumed_capacity(&self) -> bool {
+        self.report_consumed_capacity
+    }
+
     /// Whether the endpoint is on this machine (DynamoDB Local).
     pub fn is_loopback(&self) -> bool {
         self.endpoint.as_deref().is_some_and(is_loopback_endpoint)
@@ -129,9 +136,18 @@ pub struct ConfigBuilder {
     region: Option<String>,
     credentials: Option<(String, String)>,
     source: Option<(String, &'static str)>,
+    report_consumed_capacity: bool,
 }
 
 impl ConfigBuilder {
+    /// With `true`, every request asks for `ReturnConsumedCapacity=TOTAL` and its tracing
+    /// span records the answer as `aws.dynamodb.consumed_capacity` (see
+    /// [`backend::telemetry`](crate::backend::telemetry)). Off by default.
+    pub fn report_consumed_capacity(mut self, on: bool) -> Self {
+        self.report_consumed_capacity = on;
+        self
+    }
+
     /// The table prefix: tables are named `<prefix>_<table>`. Letters, digits, `-` and `.`,
     /// no `_` (see [the module docs](self#environment-prefixes)); checked by
     /// [`build`](Self::build).
@@ -230,6 +246,7 @@ impl ConfigBuilder {
             region: self.region,
             credentials: self.credentials,
             source,
+            report_consumed_capacity: self.report_consumed_capacity,
         })
     }
 }

@@ -9,19 +9,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::expression::parse_item;
 use super::transact::{
     CancellationReason, KeySchema, TransactAction, TransactResult, TransactWrite,
 };
-use super::{Backend, BackendFuture, BatchPut, PageResponse, PutOutcome};
+use super::{
+    key_identity, key_part, Backend, BackendFuture, BatchGetResponse, BatchPut, PageResponse,
+    PutOutcome,
+};
 use crate::codec::Item;
 use crate::error::Result;
-use crate::number::Number;
 use crate::plan::memory::evaluate_request;
 use crate::plan::{Plan, Select};
-use crate::schema::{TableDef, EVENT_UUID};
+use crate::schema::TableDef;
 
 /// How long DynamoDB remembers a transaction's `ClientRequestToken`.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
@@ -82,29 +82,10 @@ fn schema_key(schema: &KeySchema, item: &Item) -> MemoryKey {
     )
 }
 
-fn key_part(value: Option<&AttributeValue>) -> String {
-    match value {
-        Some(AttributeValue::S(s)) => format!("S:{s}"),
-        // Canonical decimal text: equal numbers, and only those, share a key.
-        Some(AttributeValue::N(n)) => match Number::parse_unbounded(n) {
-            Ok(number) => format!("N:{number}"),
-            Err(_) => format!("N?:{n}"),
-        },
-        other => format!("{other:?}"),
-    }
-}
-
 impl Memory {
     /// An empty backend.
     pub fn new() -> Memory {
         Memory::default()
-    }
-
-    fn key_of(def: &TableDef, item: &Item) -> MemoryKey {
-        (
-            key_part(item.get(def.partition_key)),
-            key_part(item.get(EVENT_UUID)),
-        )
     }
 
     fn with_tables<T>(&self, f: impl FnOnce(&mut HashMap<String, MemoryTable>) -> T) -> T {
@@ -123,7 +104,7 @@ impl Memory {
         item: Item,
         overwrite: bool,
     ) -> Option<Item> {
-        let key = Memory::key_of(def, &item);
+        let key = key_identity(def, &item);
         self.with_tables(|tables| {
             let table = tables.entry(table_name.to_owned()).or_default();
             match table.keys.get(&key) {
@@ -300,7 +281,7 @@ impl Backend for Memory {
         def: &'a TableDef,
         key: Item,
     ) -> BackendFuture<'a, Option<Item>> {
-        let key = Memory::key_of(def, &key);
+        let key = key_identity(def, &key);
         let found = self.with_tables(|tables| {
             let table = tables.get(table)?;
             table
@@ -309,6 +290,29 @@ impl Backend for Memory {
                 .map(|&index| table.items[index].clone())
         });
         Box::pin(async move { Ok(found) })
+    }
+
+    fn batch_get<'a>(
+        &'a self,
+        table: &'a str,
+        def: &'a TableDef,
+        keys: Vec<Item>,
+    ) -> BackendFuture<'a, BatchGetResponse> {
+        let items = self.with_tables(|tables| {
+            let Some(table) = tables.get(table) else {
+                return Vec::new();
+            };
+            keys.iter()
+                .filter_map(|key| table.keys.get(&key_identity(def, key)))
+                .map(|&index| table.items[index].clone())
+                .collect()
+        });
+        Box::pin(async move {
+            Ok(BatchGetResponse {
+                items,
+                unprocessed: Vec::new(),
+            })
+        })
     }
 
     fn query_page<'a>(

@@ -1,8 +1,12 @@
-//! The item codec: an event to a DynamoDB item and back, with size checks.
+//! The item codec: an event to a DynamoDB item and back, checked against DynamoDB's rules.
 //!
-//! Fields are serialized with [`serde_dynamo`], so serde attributes (`rename`,
-//! `skip_serializing_if`, `with`, ...) work as usual. Every item also carries
-//! [`EVENT_UUID`] and [`CREATED_AT`].
+//! Fields are written as serde (through [`serde_dynamo`]) would write them, so serde
+//! attributes (`rename`, `skip_serializing_if`, `with`, ...) work as usual; the derive
+//! builds the item directly for fields of known scalar types (see [`fast`]). Every item also carries
+//! [`EVENT_UUID`] and [`CREATED_AT`]. Before an item leaves [`encode`], one pass over it
+//! ([`validate`]) checks every value the way DynamoDB would and computes its size with
+//! DynamoDB's own rules, so a bad event is refused at `store()` with an error naming the
+//! attribute, instead of failing later (and failing its whole batch) in DynamoDB.
 
 use std::collections::HashMap;
 
@@ -12,7 +16,14 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 pub use crate::model::StoredEvent;
 use crate::model::{CreatedAt, Storable};
-use crate::schema::{KeyAttributeType, CREATED_AT, EVENT_UUID, SOURCE};
+use crate::schema::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID, SOURCE};
+
+#[doc(hidden)]
+pub mod fast;
+pub mod validate;
+
+pub use crate::error::Violation;
+pub use validate::{item_size, value_size};
 
 /// A DynamoDB item, as the SDK types it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -30,8 +41,11 @@ pub const MAX_EVENT_SIZE: usize = MAX_ITEM_SIZE / 2;
 
 /// Serializes an event and adds `event_uuid` and `created_at`.
 ///
-/// Fails if the event's own fields use a reserved name, lack the partition key (e.g. because
-/// of `skip_serializing_if`), or if the item is over [`MAX_EVENT_SIZE`].
+/// Fails if the event's own fields use a reserved name ([`Error::InvalidEvent`]), if a
+/// value breaks one of DynamoDB's rules ([`Error::InvalidValue`]: a NaN, a number DynamoDB
+/// cannot hold, a missing, empty or over-long partition key, nesting over 32 levels, see
+/// [`validate`]), or if the item is over [`MAX_EVENT_SIZE`] ([`Error::ItemTooLarge`]).
+/// Nothing is sent or queued for a refused event.
 pub fn encode<E: Storable>(
     event: &E,
     table: &str,
@@ -39,45 +53,32 @@ pub fn encode<E: Storable>(
     created_at: &CreatedAt,
 ) -> Result<Item> {
     let def = E::TABLE;
-    let mut item: Item = serde_dynamo::to_item(event).map_err(|source| Error::Encode {
+    let mut item: Item = event.encode_attributes().map_err(|source| Error::Encode {
         event_type: def.event_type,
         table: table.to_owned(),
         source,
     })?;
-    for reserved in [EVENT_UUID, CREATED_AT] {
-        if item.contains_key(reserved) {
-            return Err(Error::InvalidEvent {
-                event_type: def.event_type,
-                reason: format!(
-                    "it serializes an attribute named `{reserved}`, which eventosaurus reserves"
-                ),
-            });
-        }
-    }
-    let key_ok = match (item.get(def.partition_key), def.partition_key_type) {
-        (Some(AttributeValue::N(_)), KeyAttributeType::Number) => true,
-        (Some(AttributeValue::S(s)), KeyAttributeType::String) => !s.is_empty(),
-        _ => false,
-    };
-    if !key_ok {
+    // An attribute of the event under a reserved name would be replaced: refuse it.
+    let mut buffer = Uuid::encode_buffer();
+    let id = event_uuid.hyphenated().encode_lower(&mut buffer);
+    let replaced = item
+        .insert(EVENT_UUID.to_owned(), AttributeValue::S(id.to_owned()))
+        .map(|_| EVENT_UUID)
+        .or(item
+            .insert(
+                CREATED_AT.to_owned(),
+                AttributeValue::S(created_at.to_string()),
+            )
+            .map(|_| CREATED_AT));
+    if let Some(reserved) = replaced {
         return Err(Error::InvalidEvent {
             event_type: def.event_type,
             reason: format!(
-                "its partition key `{}` is missing, empty or not of type {} in the serialized item",
-                def.partition_key,
-                def.partition_key_type.as_str()
+                "it serializes an attribute named `{reserved}`, which eventosaurus reserves"
             ),
         });
     }
-    item.insert(
-        EVENT_UUID.to_owned(),
-        AttributeValue::S(event_uuid.hyphenated().to_string()),
-    );
-    item.insert(
-        CREATED_AT.to_owned(),
-        AttributeValue::S(created_at.to_string()),
-    );
-    let size = item_size(&item);
+    let size = check(&item, def)?;
     if size > MAX_EVENT_SIZE {
         return Err(Error::ItemTooLarge {
             table: table.to_owned(),
@@ -159,7 +160,7 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
             _ => None,
         }
     };
-    let event = serde_dynamo::from_item(item).map_err(|e| decode_error(e.to_string()))?;
+    let event = E::decode_attributes(item).map_err(|e| decode_error(e.to_string()))?;
     Ok(StoredEvent {
         event,
         event_uuid,
@@ -168,56 +169,18 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
     })
 }
 
-/// The size of an item as DynamoDB counts it (an upper bound for numbers).
-///
-/// Names and values count as their UTF-8 length; numbers as about one byte per two digits
-/// plus one; booleans and nulls one byte; lists and maps three bytes plus one per element.
-pub fn item_size(item: &Item) -> usize {
-    item.iter()
-        .map(|(name, value)| name.len() + value_size(value))
-        .sum()
-}
-
-fn number_size(n: &str) -> usize {
-    let digits = n.bytes().filter(u8::is_ascii_digit).count();
-    digits.div_ceil(2) + 1
-}
-
-fn value_size(value: &AttributeValue) -> usize {
-    match value {
-        AttributeValue::S(s) => s.len(),
-        AttributeValue::N(n) => number_size(n),
-        AttributeValue::B(b) => b.as_ref().len(),
-        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
-        AttributeValue::Ns(v) => v.iter().map(|n| number_size(n)).sum(),
-        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
-        AttributeValue::L(v) => 3 + v.iter().map(|e| 1 + value_size(e)).sum::<usize>(),
-        AttributeValue::M(m) => {
-            3 + m
-                .iter()
-                .map(|(k, e)| 1 + k.len() + value_size(e))
-                .sum::<usize>()
-        }
-        // Future variants: count conservatively as their debug length.
-        other => format!("{other:?}").len(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_follow_dynamodb_rules() {
-        let mut item = Item::new();
-        item.insert("ab".into(), AttributeValue::S("héllo".into())); // 2 + 6
-        item.insert("n".into(), AttributeValue::N("12345".into())); // 1 + 4
-        item.insert("t".into(), AttributeValue::Bool(true)); // 1 + 1
-        item.insert(
-            "l".into(),
-            AttributeValue::L(vec![AttributeValue::S("x".into())]),
-        ); // 1 + 3 + 2
-        assert_eq!(item_size(&item), 8 + 5 + 2 + 6);
-    }
+/// Checks an encoded item against DynamoDB's rules (every value, and the partition key)
+/// and returns its size.
+fn check(item: &Item, def: &TableDef) -> Result<usize> {
+    let invalid = |invalid: validate::Invalid| Error::InvalidValue {
+        event_type: def.event_type,
+        path: invalid.path,
+        violation: invalid.violation,
+    };
+    validate::check_event_item(
+        item,
+        def.partition_key,
+        def.partition_key_type == KeyAttributeType::Number,
+    )
+    .map_err(invalid)
 }
