@@ -228,3 +228,46 @@ async fn custom_persistor_example_runs() {
     assert_eq!(count_items(&store, NeatEvent::TABLE).await, 1);
     let _ = std::fs::remove_file(path);
 }
+
+/// An event whose `reading` DynamoDB cannot store when it is NaN: refused at `store()`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+#[eventosaurus(table = "hook_panic_reading", partition_key = sensor, custom_on_error)]
+struct Reading {
+    sensor: u64,
+    reading: f64,
+}
+
+static TYPED_HOOK_CALLS: AtomicU64 = AtomicU64::new(0);
+
+impl OnError for Reading {
+    fn on_error(&self, _error: &Error) {
+        TYPED_HOOK_CALLS.fetch_add(1, Ordering::SeqCst);
+        panic!("the typed hook panics on purpose");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_hook_on_a_synchronous_failure_neither_unwinds_nor_hides_the_error() {
+    let global_calls = Arc::new(AtomicU64::new(0));
+    let seen = global_calls.clone();
+    let store = eventosaurus::Store::test().with_error_hook(move |_failed, _error| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        panic!("the store-wide hook panics on purpose");
+    });
+    let bad = Reading {
+        sensor: 1,
+        reading: f64::NAN,
+    };
+    let result = bad.store(&store).await;
+    assert!(
+        matches!(result, Err(Error::InvalidValue { .. })),
+        "the store returns the refusal, not the hooks' panics: {result:?}"
+    );
+    assert_eq!(TYPED_HOOK_CALLS.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        global_calls.load(Ordering::SeqCst),
+        1,
+        "the typed hook's panic does not skip the store-wide hook"
+    );
+    assert!(store.events::<Reading>().await.unwrap().is_empty());
+}

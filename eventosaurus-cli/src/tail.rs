@@ -11,7 +11,7 @@ use eventosaurus::consume::{
     create_lease_table, enable_stream, Consumer, EnableStreamOutcome, RawEvent, StartingPosition,
 };
 use eventosaurus::table::{self, CreateOutcome, TableDef, CREATED_AT, EVENT_UUID};
-use eventosaurus::table_stream::{live_stream, StreamDrift};
+use eventosaurus::table_stream::live_stream;
 use eventosaurus::Store;
 use serde_json::Value;
 
@@ -251,21 +251,6 @@ pub async fn create_tables_streams(
         }
     )?;
     Ok(())
-}
-
-/// One line describing a table whose stream differs from the definition.
-pub fn describe_stream_drift(drift: &StreamDrift) -> String {
-    match drift.actual {
-        None => format!(
-            "no stream (expected {}): run create-tables --enable-streams",
-            drift.expected
-        ),
-        Some(actual) => format!(
-            "stream of view type {actual}, expected {} (records must carry the new item); \
-             disable the stream, then run create-tables --enable-streams",
-            drift.expected
-        ),
-    }
 }
 
 #[cfg(test)]

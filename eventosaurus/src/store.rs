@@ -19,7 +19,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::{CreatedAt, EventStore, PartitionKeyValue, Storable, StoreOutcome, StoredEvent};
 use crate::persist::{
-    Backoff, EventWrite, FailedEvent, FailureHooks, GlobalErrorHook, Persistor, Synchronous,
+    run_hook, Backoff, EventWrite, FailedEvent, FailureHooks, GlobalErrorHook, Persistor,
+    Synchronous,
 };
 use crate::plan::{Plan, QueryOptions, Select};
 use crate::schema::{TableDef, EVENT_UUID};
@@ -389,17 +390,17 @@ impl Store {
         event_uuid: Uuid,
         error: &Error,
     ) {
-        event.on_error(error);
+        // Hooks run under catch_unwind, as in the async queue: a panicking hook is logged and
+        // neither skips the other hook nor replaces the error `store` returns.
+        let failed = FailedEvent {
+            table: E::TABLE,
+            table_name,
+            item,
+            event_uuid,
+        };
+        run_hook("on_error", &failed, || event.on_error(error));
         if let Some(hook) = &self.inner.global_hook {
-            hook(
-                &FailedEvent {
-                    table: E::TABLE,
-                    table_name,
-                    item,
-                    event_uuid,
-                },
-                error,
-            );
+            run_hook("error hook", &failed, || hook(&failed, error));
         }
     }
 

@@ -180,33 +180,36 @@ impl EventWrite {
             event_uuid: self.event_uuid,
         };
         let mut panics = 0;
-        let mut run = |which: &str, hook: &dyn Fn(&FailedEvent<'_>, &Error)| {
-            let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&failed, error)));
-            if let Err(payload) = outcome {
-                panics += 1;
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "(no message)".to_owned());
-                tracing::error!(
-                    hook = which,
-                    table = %self.table_name,
-                    event_uuid = %self.event_uuid,
-                    panic = %message,
-                    "a failure hook panicked; the failure is still counted"
-                );
-            }
-        };
         if let Some(typed) = self.hooks.typed {
-            run("on_error", &typed);
+            panics += u32::from(!run_hook("on_error", &failed, || typed(&failed, error)));
         }
         if let Some(global) = &self.hooks.global {
-            run("error hook", global.as_ref());
+            panics += u32::from(!run_hook("error hook", &failed, || global(&failed, error)));
         }
         panics
     }
+}
+
+/// Runs one failure hook under [`catch_unwind`](std::panic::catch_unwind): a panic is logged
+/// (with the event it was about) instead of unwinding into the caller. Returns whether the
+/// hook returned normally.
+pub(crate) fn run_hook(which: &str, failed: &FailedEvent<'_>, hook: impl FnOnce()) -> bool {
+    let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook)) else {
+        return true;
+    };
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned());
+    tracing::error!(
+        hook = which,
+        table = %failed.table_name,
+        event_uuid = %failed.event_uuid,
+        panic = %message,
+        "a failure hook panicked; the failure is still counted"
+    );
+    false
 }
 
 /// Writes events. Implement it to plug in your own persistence; see the module docs.
