@@ -456,3 +456,69 @@ async fn a_table_without_stream_is_an_error() {
         .unwrap();
     assert_eq!(stats.handled, 1);
 }
+
+/// `dedup_window` drops a second record with the same `event_uuid` (here an item written
+/// twice by a raw writer: INSERT, then MODIFY); without it both are handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedup_window_drops_repeats_of_an_event_uuid() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = test_store("consume-dedup").await;
+    tables(&store).await;
+    let id = eventosaurus::Uuid::new_v4().to_string();
+    for number in ["first", "second"] {
+        store
+            .client()
+            .put_item()
+            .table_name(store.table_name(PhoneCall::TABLE))
+            .item("person_id", AttributeValue::N("9".into()))
+            .item("event_uuid", AttributeValue::S(id.clone()))
+            .item(
+                "created_at",
+                AttributeValue::S("2026-11-25T10:00:00.000Z".into()),
+            )
+            .item("phone_number", AttributeValue::S(number.into()))
+            .item("last_called", AttributeValue::S(String::new()))
+            .send()
+            .await
+            .unwrap();
+    }
+    PhoneCall {
+        person_id: 9,
+        phone_number: "third".into(),
+        last_called: String::new(),
+    }
+    .store(&store)
+    .await
+    .unwrap();
+    for dedup in [true, false] {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = seen.clone();
+        let mut builder = Consumer::builder(&store)
+            .on(move |call: StoredEvent<PhoneCall>| {
+                sink.lock().unwrap().push(call.phone_number.clone());
+                async { Ok(()) }
+            })
+            .poll_interval(Duration::from_millis(50));
+        if dedup {
+            builder = builder.dedup_window(Duration::from_secs(60));
+        }
+        let consumer = Arc::new(builder.build().unwrap());
+        let running = tokio::spawn({
+            let consumer = consumer.clone();
+            async move { consumer.run().await }
+        });
+        until(Duration::from_secs(30), "the third call", || {
+            seen.lock().unwrap().contains(&"third".to_owned())
+        })
+        .await;
+        consumer.shutdown_handle().shutdown();
+        let stats = running.await.unwrap().unwrap();
+        if dedup {
+            assert_eq!(*seen.lock().unwrap(), ["first", "third"]);
+            assert_eq!((stats.handled, stats.deduplicated), (2, 1));
+        } else {
+            assert_eq!(*seen.lock().unwrap(), ["first", "second", "third"]);
+            assert_eq!((stats.handled, stats.deduplicated), (3, 0));
+        }
+    }
+}

@@ -178,7 +178,16 @@ async fn raw_latency(store: &Store, streams: &StreamsClient, n: usize) -> Vec<f6
         })
     };
     let mut ages = Vec::with_capacity(n);
+    let mut last_report = Instant::now();
     while ages.len() < n {
+        if last_report.elapsed() > Duration::from_secs(10) {
+            progress(format!(
+                "raw latency: {} of {n} records after 10 s more (writer finished: {})",
+                ages.len(),
+                writer.is_finished()
+            ));
+            last_report = Instant::now();
+        }
         let out = streams
             .get_records()
             .shard_iterator(iterator.take().expect("open shard"))
@@ -230,7 +239,9 @@ pub async fn consume(bench: &Bench) -> Vec<Row> {
     let (arn, shard) = the_shard(&store, &streams).await;
     let (mut raw, mut raw_decoded, mut ours) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..plan.rounds {
-        for ours_first in order(round) {
+        // Alternate which side reads first, round by round.
+        let ours_first = order(round)[0];
+        {
             for kind in if ours_first { [2, 0, 1] } else { [0, 1, 2] } {
                 let t = Instant::now();
                 let read = match kind {
@@ -280,10 +291,20 @@ pub async fn consume(bench: &Bench) -> Vec<Row> {
     for round in 0..plan.rounds {
         for ours_first in order(round) {
             let (store, _) = bench.fresh_store("latency").await;
-            let ages = if ours_first {
-                ours_latency(&store, events).await
-            } else {
-                raw_latency(&store, &streams_client(&store), events).await
+            let side = async {
+                if ours_first {
+                    ours_latency(&store, events).await
+                } else {
+                    raw_latency(&store, &streams_client(&store), events).await
+                }
+            };
+            let Ok(ages) = tokio::time::timeout(Duration::from_secs(120), side).await else {
+                progress(format!(
+                    "latency round {round}: {} did not finish within 120 s; round skipped",
+                    if ours_first { "ours" } else { "raw" }
+                ));
+                bench.drop_store(&store).await;
+                continue;
             };
             assert_eq!(ages.len(), events);
             let (p50, p99) = (percentile(&ages, 50.0), percentile(&ages, 99.0));

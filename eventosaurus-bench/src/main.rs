@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p eventosaurus-bench -- --all            # everything (~10 min)
 //! cargo run --release -p eventosaurus-bench -- --scenario sync  # one scenario
+//! cargo run --release -p eventosaurus-bench -- --scenario transaction
 //! cargo run --release -p eventosaurus-bench -- --all --quick    # a short smoke run
 //! cargo run --release -p eventosaurus-bench -- --all --json     # machine-readable
 //! ```
@@ -12,6 +13,7 @@ mod consume;
 mod report;
 mod scenarios;
 mod stats;
+mod transaction;
 
 use clap::{Parser, ValueEnum};
 use eventosaurus_workspace::local::{DynamoLocal, StartOptions};
@@ -29,6 +31,8 @@ enum Scenario {
     Query,
     /// Client-side cost of building an item, no network.
     Client,
+    /// Transaction commit (app put + app update + event) vs raw TransactWriteItems, c=1 and 8.
+    Transaction,
     /// Stream consumer throughput vs a raw GetRecords loop, and store-to-handler latency.
     Consume,
 }
@@ -133,6 +137,7 @@ fn main() {
                 Scenario::Queue => scenarios::async_queue(&bench).await,
                 Scenario::Query => scenarios::query(&bench).await,
                 Scenario::Client => scenarios::client_side(&bench).await,
+                Scenario::Transaction => transaction::transaction(&bench).await,
                 Scenario::Consume => consume::consume(&bench).await,
             });
         }

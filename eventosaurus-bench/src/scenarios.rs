@@ -48,6 +48,8 @@ pub struct Plan {
     pub query_partitions: u64,
     /// Events per client-side round.
     pub client_events: usize,
+    /// Transactions per transaction round at concurrency 8 (a tenth at concurrency 1).
+    pub transactions: usize,
 }
 
 impl Plan {
@@ -63,6 +65,7 @@ impl Plan {
             query_items: 20_000,
             query_partitions: 200,
             client_events: 200_000 / d,
+            transactions: 3_000 / d,
         }
     }
 }
@@ -88,6 +91,11 @@ impl Bench {
             plan,
             next_prefix: AtomicU64::new(0),
         }
+    }
+
+    /// The client shared by every raw-side request.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// A store on a fresh environment prefix, with its PhoneCall table created.
@@ -226,7 +234,7 @@ where
     (started.elapsed(), latencies)
 }
 
-fn per_sec(n: usize, elapsed: Duration) -> f64 {
+pub(crate) fn per_sec(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 
@@ -870,6 +878,7 @@ pub async fn client_side(bench: &Bench) -> Vec<Row> {
         crate::stats::median(&encode),
         crate::stats::median(&full)
     ));
+    let (decode_raw, decode_ours) = client_decode(bench, &table);
     vec![
         Row {
             scenario: "client",
@@ -880,7 +889,7 @@ pub async fn client_side(bench: &Bench) -> Vec<Row> {
             higher_is_better: false,
             raw: raw.clone(),
             ours: encode,
-            target: None,
+            target: Some(1.0),
             note: None,
         },
         Row {
@@ -894,5 +903,65 @@ pub async fn client_side(bench: &Bench) -> Vec<Row> {
             target: None,
             note: None,
         },
+        Row {
+            scenario: "client",
+            work: "read items: codec::decode (event + event_uuid + created_at) vs serde_dynamo::from_items"
+                .to_owned(),
+            concurrency: "1".to_owned(),
+            unit: "ns/ev",
+            higher_is_better: false,
+            raw: decode_raw,
+            ours: decode_ours,
+            target: Some(1.0),
+            note: None,
+        },
     ]
+}
+
+/// Decoding the same stored items, no network: `codec::decode` into `StoredEvent`s (which
+/// also parses `event_uuid` and takes `created_at`) against `serde_dynamo::from_items` into
+/// the bare events. The items are copied before each timed round.
+fn client_decode(bench: &Bench, table: &str) -> (Vec<f64>, Vec<f64>) {
+    let n = bench.plan.client_events;
+    let items: Vec<HashMap<String, AttributeValue>> = (0..n)
+        .map(|i| {
+            let event = phone_call(i, 0);
+            codec::encode(
+                &event,
+                table,
+                &event.event_uuid(),
+                &eventosaurus::CreatedAt::now(),
+            )
+            .expect("encode")
+        })
+        .collect();
+    let (mut raw, mut ours) = (Vec::new(), Vec::new());
+    for round in 0..bench.plan.rounds * 2 {
+        let mut sides = [0u8, 1];
+        sides.rotate_left(round % 2);
+        for side in sides {
+            let copy = items.clone();
+            let started = Instant::now();
+            if side == 0 {
+                let events: Vec<PhoneCall> =
+                    serde_dynamo::from_items(black_box(copy)).expect("from_items");
+                black_box(events);
+            } else {
+                let events = black_box(copy)
+                    .into_iter()
+                    .map(|item| codec::decode::<PhoneCall>(item, table))
+                    .collect::<Result<Vec<_>, _>>()
+                    .expect("decode");
+                black_box(events);
+            }
+            let ns = started.elapsed().as_nanos() as f64 / n as f64;
+            [&mut raw, &mut ours][side as usize].push(ns);
+        }
+    }
+    progress(format!(
+        "client-side decode: serde_dynamo::from_items {:.0} ns, codec::decode {:.0} ns",
+        crate::stats::median(&raw),
+        crate::stats::median(&ours)
+    ));
+    (raw, ours)
 }

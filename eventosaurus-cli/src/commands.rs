@@ -428,7 +428,11 @@ pub async fn drop_plan(store: &Store, defs: &[&'static TableDef]) -> Result<Drop
         let Some(live) = table::describe_table(store, def).await? else {
             continue;
         };
-        let drift = table::drift(&def.spec(prefix, Billing::OnDemand), Some(&live));
+        // Only the schema says whose table it is: a missing or other stream does not.
+        let drift: Vec<_> = table::drift(&def.spec(prefix, Billing::OnDemand), Some(&live))
+            .into_iter()
+            .filter(|d| !matches!(d, Drift::WrongStream(_)))
+            .collect();
         if drift.is_empty() {
             plan.ours.push((*def, live.item_count()));
         } else {

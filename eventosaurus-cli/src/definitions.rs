@@ -25,7 +25,8 @@
 //!
 //! `partition_key_type` is `N` or `S`; an attribute's `type` is `N`, `S`, `BOOL` or `other`
 //! (lists, maps, options: not queryable by `--by`). `composite_key` lists the attributes
-//! digested into `event_uuid` (empty for random ids).
+//! digested into `event_uuid` (empty for random ids). Optional `linked` and `shard_by` name
+//! the attributes of `#[eventosaurus(linked)]` and `shard_by = field` (an event's envelope).
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,12 @@ struct FileTable {
     #[serde(default)]
     composite_key: Vec<String>,
     attributes: Vec<FileAttribute>,
+    /// The `#[eventosaurus(linked)]` attribute, if any (the envelope's `linked`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    linked: Option<String>,
+    /// The `shard_by` attribute, if any (the envelope's `partition_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shard_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +107,8 @@ impl From<&TableDef> for FileTable {
                     },
                 })
                 .collect(),
+            linked: def.linked.map(str::to_owned),
+            shard_by: def.shard_by.map(str::to_owned),
         }
     }
 }
@@ -139,6 +148,14 @@ impl FileTable {
                 self.name
             ));
         }
+        for (setting, name) in [("linked", &self.linked), ("shard_by", &self.shard_by)] {
+            if let Some(name) = name.as_deref().filter(|n| attribute(n).is_none()) {
+                return Err(format!(
+                    "table `{}`: the {setting} attribute `{name}` is not among its attributes",
+                    self.name
+                ));
+            }
+        }
         let attributes: Vec<AttributeDef> = self
             .attributes
             .into_iter()
@@ -164,6 +181,8 @@ impl FileTable {
             },
             composite_key: composite_key.leak(),
             attributes: attributes.leak(),
+            linked: self.linked.map(leak),
+            shard_by: self.shard_by.map(leak),
         })))
     }
 }
@@ -242,6 +261,8 @@ mod tests {
         partition_key_type: KeyAttributeType::Number,
         composite_key: &["person_id", "vip"],
         attributes: ATTRIBUTES,
+        linked: None,
+        shard_by: None,
     };
 
     #[test]

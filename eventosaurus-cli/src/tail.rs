@@ -28,7 +28,8 @@ current batch, with exit code 0."
 )]
 pub struct TailArgs {
     /// Logical table names, e.g. phone_call [default: every registered table]
-    #[arg(value_name = "TABLE")]
+    // Its own id: the global `--tables FILE` option is `tables`.
+    #[arg(value_name = "TABLE", id = "tail_tables")]
     pub tables: Vec<String>,
     /// Where to start: trim-horizon (the oldest record, up to 24 h back), latest (new events
     /// only), or a time (ISO-8601, e.g. 2026-11-25T10:00:00Z or 2026-11-25, or milliseconds

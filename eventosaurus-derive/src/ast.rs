@@ -3,7 +3,7 @@
 use proc_macro2::Span;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
-use crate::attr::{self, ContainerAttrs};
+use crate::attr::{self, ContainerAttrs, SerdeContainer, SerdeField};
 
 /// What a field's Rust type is, as far as DynamoDB cares.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -20,11 +20,17 @@ pub struct Field<'a> {
     pub ty: &'a Type,
     /// The stored attribute name (after serde renames).
     pub name: String,
+    /// The name serde reads it back from (differs only with `rename(deserialize = ..)`).
+    pub de_name: String,
     /// Where the stored name comes from: the rename literal or the field ident.
     pub name_span: Span,
-    /// False for `#[serde(skip)]` and `#[serde(flatten)]` fields: no attribute of their own.
+    /// False for `#[serde(skip)]`, `skip_serializing` and `flatten` fields: no attribute of
+    /// their own.
     pub stored: bool,
     pub kind: TypeKind,
+    pub serde: SerdeField,
+    /// `#[eventosaurus(linked)]`: where it was written.
+    pub linked: Option<Span>,
 }
 
 pub struct Input<'a> {
@@ -32,6 +38,7 @@ pub struct Input<'a> {
     /// The struct's visibility: the generated query builder gets the same.
     pub vis: &'a syn::Visibility,
     pub attrs: ContainerAttrs,
+    pub serde: SerdeContainer,
     pub fields: Vec<Field<'a>>,
 }
 
@@ -78,43 +85,114 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
     if let Some(span) = serde.transparent {
         errors.push(syn::Error::new(span, "#[serde(transparent)] events are not supported: an event is stored as a map of attributes"));
     }
+    if let Some(span) = serde.into {
+        errors.push(syn::Error::new(
+            span,
+            "#[serde(into = \"..\")] events are not supported: eventosaurus stores, keys and queries an \
+             event by its own fields; derive Storable on the type you convert into instead",
+        ));
+    }
     let mut fields = Vec::new();
     for field in &named.named {
         let Some(ident) = field.ident.as_ref() else {
             continue;
         };
         let serde_field = attr::serde_field(&field.attrs);
+        let field_attrs = attr::field(&field.attrs, errors);
         let raw = ident.to_string();
         let raw = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
-        let (name, name_span) = match (&serde_field.rename, &serde.rename_all) {
-            (Some(lit), _) => (lit.value(), lit.span()),
-            (None, Some(rule)) => match attr::apply_rename_all(&rule.value(), &raw) {
-                Some(name) => (name, ident.span()),
-                None => {
-                    errors.push(syn::Error::new(
-                        rule.span(),
-                        "unknown serde rename_all rule",
-                    ));
-                    (raw, ident.span())
-                }
-            },
-            (None, None) => (raw, ident.span()),
-        };
+        let (name, name_span) = field_name(
+            &serde_field.rename.ser,
+            &serde.rename_all.ser,
+            &raw,
+            ident,
+            errors,
+        );
+        let (de_name, _) = field_name(
+            &serde_field.rename.de,
+            &serde.rename_all.de,
+            &raw,
+            ident,
+            errors,
+        );
         fields.push(Field {
             ident,
             ty: &field.ty,
             name,
+            de_name,
             name_span,
-            stored: !serde_field.skipped && !serde_field.flatten,
+            stored: !serde_field.skip_serializing && !serde_field.flatten,
             kind: kind_of(&field.ty),
+            serde: serde_field,
+            linked: field_attrs.linked,
         });
     }
     Ok(Input {
         ident: &input.ident,
         vis: &input.vis,
         attrs,
+        serde,
         fields,
     })
+}
+
+/// A field's name in one direction: its own rename, else the container's rule, else itself.
+fn field_name(
+    rename: &Option<syn::LitStr>,
+    rule: &Option<syn::LitStr>,
+    raw: &str,
+    ident: &Ident,
+    errors: &mut Vec<syn::Error>,
+) -> (String, Span) {
+    match (rename, rule) {
+        (Some(lit), _) => (lit.value(), lit.span()),
+        (None, Some(rule)) => match attr::apply_rename_all(&rule.value(), raw) {
+            Some(name) => (name, ident.span()),
+            None => {
+                let message = "unknown serde rename_all rule";
+                if !errors.iter().any(|e| e.to_string() == message) {
+                    errors.push(syn::Error::new(rule.span(), message));
+                }
+                (raw.to_owned(), ident.span())
+            }
+        },
+        (None, None) => (raw.to_owned(), ident.span()),
+    }
+}
+
+/// The span of a 128-bit integer anywhere in a type (`u128`, `Option<i128>`, `Vec<u128>`..).
+pub fn find_128_bit(ty: &Type) -> Option<&Ident> {
+    match ty {
+        Type::Group(g) => find_128_bit(&g.elem),
+        Type::Paren(p) => find_128_bit(&p.elem),
+        Type::Reference(r) => find_128_bit(&r.elem),
+        Type::Array(a) => find_128_bit(&a.elem),
+        Type::Slice(s) => find_128_bit(&s.elem),
+        Type::Ptr(p) => find_128_bit(&p.elem),
+        Type::Tuple(t) => t.elems.iter().find_map(find_128_bit),
+        Type::Path(p) => {
+            if let Some(q) = &p.qself {
+                if let Some(found) = find_128_bit(&q.ty) {
+                    return Some(found);
+                }
+            }
+            p.path.segments.iter().find_map(|segment| {
+                if segment.ident == "u128" || segment.ident == "i128" {
+                    return Some(&segment.ident);
+                }
+                match &segment.arguments {
+                    syn::PathArguments::AngleBracketed(args) => {
+                        args.args.iter().find_map(|arg| match arg {
+                            syn::GenericArgument::Type(t) => find_128_bit(t),
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                }
+            })
+        }
+        _ => None,
+    }
 }
 
 fn kind_of(ty: &Type) -> TypeKind {

@@ -12,20 +12,92 @@ pub struct ContainerAttrs {
     pub composite_key: Option<(proc_macro2::Span, Vec<Ident>)>,
     /// `custom_on_error`: the user implements `OnError` themselves.
     pub custom_on_error: bool,
+    /// `serde_codec`: always encode and decode with serde_dynamo (for hand-written
+    /// `Serialize` / `Deserialize` impls).
+    pub serde_codec: bool,
+    /// `shard_by = field`: the field that orders the event's publication.
+    pub shard_by: Option<Ident>,
 }
 
-/// The `#[serde(..)]` settings that change attribute names or presence.
+/// A field's `#[eventosaurus(..)]` settings.
+#[derive(Default)]
+pub struct FieldAttrs {
+    /// `linked`: the field holds records related to the event (the span of the word).
+    pub linked: Option<proc_macro2::Span>,
+}
+
+/// A serialize / deserialize pair, as serde's `rename(serialize = .., deserialize = ..)`.
+#[derive(Clone)]
+pub struct SerDe<T> {
+    pub ser: Option<T>,
+    pub de: Option<T>,
+}
+
+impl<T> Default for SerDe<T> {
+    fn default() -> Self {
+        SerDe {
+            ser: None,
+            de: None,
+        }
+    }
+}
+
+/// The container's `#[serde(..)]` settings that matter to the stored item.
 #[derive(Default)]
 pub struct SerdeContainer {
-    pub rename_all: Option<LitStr>,
+    pub rename_all: SerDe<LitStr>,
     pub transparent: Option<proc_macro2::Span>,
+    /// `into = ".."`: the item is another type's serialization.
+    pub into: Option<proc_macro2::Span>,
+    /// Settings that change how the struct is serialized as a whole (`tag`, `remote`, ...):
+    /// the generated codec leaves the struct to serde.
+    pub changes_serialization: bool,
+    /// Settings that change how the struct is deserialized as a whole (`from`, `try_from`,
+    /// `default`, `deny_unknown_fields`, ...).
+    pub changes_deserialization: bool,
 }
 
+/// A field's `default` setting.
+#[derive(Clone)]
+pub enum FieldDefault {
+    /// `#[serde(default)]`: `Default::default()`.
+    Trait,
+    /// `#[serde(default = "path")]`: a function.
+    Path(syn::ExprPath),
+}
+
+/// A field's `#[serde(..)]` settings.
 #[derive(Default)]
 pub struct SerdeField {
-    pub rename: Option<LitStr>,
-    pub skipped: bool,
+    pub rename: SerDe<LitStr>,
+    pub skip_serializing: bool,
+    pub skip_deserializing: bool,
     pub flatten: bool,
+    pub skip_serializing_if: Option<syn::ExprPath>,
+    pub default: Option<FieldDefault>,
+    /// `with = "module"`, with its span.
+    pub with: Option<(syn::ExprPath, proc_macro2::Span)>,
+    pub serialize_with: Option<(syn::ExprPath, proc_macro2::Span)>,
+    pub deserialize_with: Option<(syn::ExprPath, proc_macro2::Span)>,
+    /// `alias`, `borrow`, `getter`, `bound` or anything this crate does not model: the
+    /// generated decoder leaves such a struct to serde.
+    pub other_deserialization: bool,
+}
+
+impl SerdeField {
+    /// The span of `with` or `serialize_with`: the field is written by a function of the
+    /// user's, not by its type's `Serialize`.
+    pub fn custom_serializer(&self) -> Option<proc_macro2::Span> {
+        self.with
+            .as_ref()
+            .or(self.serialize_with.as_ref())
+            .map(|(_, span)| *span)
+    }
+
+    /// Whether the field is read by a function of the user's.
+    pub fn custom_deserializer(&self) -> bool {
+        self.with.is_some() || self.deserialize_with.is_some()
+    }
 }
 
 pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> ContainerAttrs {
@@ -58,16 +130,47 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                     return Err(meta.error("composite_key needs at least one field, e.g. composite_key(location, employee_name)"));
                 }
                 set_once(&mut out.composite_key, (span, fields), &meta.path, "composite_key")
+            } else if meta.path.is_ident("shard_by") {
+                let value: Ident = meta.value()?.parse()?;
+                set_once(&mut out.shard_by, value, &meta.path, "shard_by")
             } else if meta.path.is_ident("custom_on_error") {
                 if out.custom_on_error {
                     return Err(meta.error("duplicate `custom_on_error`"));
                 }
                 out.custom_on_error = true;
                 Ok(())
+            } else if meta.path.is_ident("serde_codec") {
+                if out.serde_codec {
+                    return Err(meta.error("duplicate `serde_codec`"));
+                }
+                out.serde_codec = true;
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key` or `custom_on_error`",
+                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `shard_by`, `custom_on_error` or `serde_codec`",
                 ))
+            }
+        });
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+    out
+}
+
+/// Reads a field's `#[eventosaurus(..)]` attributes.
+pub fn field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldAttrs {
+    let mut out = FieldAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("eventosaurus")) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("linked") {
+                if out.linked.is_some() {
+                    return Err(meta.error("duplicate `linked`"));
+                }
+                out.linked = meta.path.get_ident().map(Ident::span);
+                Ok(())
+            } else {
+                Err(meta.error("unknown eventosaurus field attribute: expected `linked`"))
             }
         });
         if let Err(e) = result {
@@ -95,21 +198,41 @@ fn skip_rest(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
     Ok(())
 }
 
-/// Reads `rename = "x"` or `rename(serialize = "x", ..)`: the serialized name.
-fn serialize_name(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Option<LitStr>> {
+/// Reads `rename = "x"` (both names) or `rename(serialize = "x", deserialize = "y")`.
+fn ser_de_names(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<SerDe<LitStr>> {
     if meta.input.peek(Token![=]) {
-        return Ok(Some(meta.value()?.parse()?));
+        let name: LitStr = meta.value()?.parse()?;
+        return Ok(SerDe {
+            ser: Some(name.clone()),
+            de: Some(name),
+        });
     }
-    let mut name = None;
+    let mut names = SerDe::default();
     meta.parse_nested_meta(|inner| {
         if inner.path.is_ident("serialize") {
-            name = Some(inner.value()?.parse()?);
+            names.ser = Some(inner.value()?.parse()?);
+        } else if inner.path.is_ident("deserialize") {
+            names.de = Some(inner.value()?.parse()?);
         } else {
             skip_rest(&inner)?;
         }
         Ok(())
     })?;
-    Ok(name)
+    Ok(names)
+}
+
+/// Reads `name = "path"` as a path, as serde does.
+fn path_value(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+) -> syn::Result<(syn::ExprPath, proc_macro2::Span)> {
+    let lit: LitStr = meta.value()?.parse()?;
+    Ok((lit.parse()?, lit.span()))
+}
+
+fn ident_span(path: &Path) -> proc_macro2::Span {
+    path.get_ident()
+        .map(Ident::span)
+        .unwrap_or_else(proc_macro2::Span::call_site)
 }
 
 pub fn serde_container(attrs: &[Attribute]) -> SerdeContainer {
@@ -117,14 +240,34 @@ pub fn serde_container(attrs: &[Attribute]) -> SerdeContainer {
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
         // Serde itself reports malformed serde attributes; ignore what we cannot read.
         let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename_all") {
-                out.rename_all = serialize_name(&meta)?;
-            } else if meta.path.is_ident("transparent") {
-                out.transparent = meta.path.get_ident().map(Ident::span);
-            } else {
-                skip_rest(&meta)?;
+            let path = &meta.path;
+            if path.is_ident("rename_all") {
+                out.rename_all = ser_de_names(&meta)?;
+                return Ok(());
             }
-            Ok(())
+            if path.is_ident("transparent") {
+                out.transparent = Some(ident_span(path));
+                out.changes_serialization = true;
+                out.changes_deserialization = true;
+            } else if path.is_ident("into") {
+                out.into = Some(ident_span(path));
+                out.changes_serialization = true;
+            } else if path.is_ident("from")
+                || path.is_ident("try_from")
+                || path.is_ident("default")
+                || path.is_ident("deny_unknown_fields")
+            {
+                out.changes_deserialization = true;
+            } else if !(path.is_ident("rename")
+                || path.is_ident("bound")
+                || path.is_ident("crate")
+                || path.is_ident("expecting"))
+            {
+                // tag, content, untagged, remote, and whatever serde adds later.
+                out.changes_serialization = true;
+                out.changes_deserialization = true;
+            }
+            skip_rest(&meta)
         });
     }
     out
@@ -134,13 +277,35 @@ pub fn serde_field(attrs: &[Attribute]) -> SerdeField {
     let mut out = SerdeField::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
         let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename") {
-                out.rename = serialize_name(&meta)?;
-            } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_serializing") {
-                out.skipped = true;
-            } else if meta.path.is_ident("flatten") {
+            let path = &meta.path;
+            if path.is_ident("rename") {
+                out.rename = ser_de_names(&meta)?;
+            } else if path.is_ident("skip") {
+                out.skip_serializing = true;
+                out.skip_deserializing = true;
+            } else if path.is_ident("skip_serializing") {
+                out.skip_serializing = true;
+            } else if path.is_ident("skip_deserializing") {
+                out.skip_deserializing = true;
+            } else if path.is_ident("flatten") {
                 out.flatten = true;
+            } else if path.is_ident("skip_serializing_if") {
+                out.skip_serializing_if = Some(path_value(&meta)?.0);
+            } else if path.is_ident("default") {
+                out.default = Some(if meta.input.peek(Token![=]) {
+                    FieldDefault::Path(path_value(&meta)?.0)
+                } else {
+                    FieldDefault::Trait
+                });
+            } else if path.is_ident("with") {
+                out.with = Some(path_value(&meta)?);
+            } else if path.is_ident("serialize_with") {
+                out.serialize_with = Some(path_value(&meta)?);
+            } else if path.is_ident("deserialize_with") {
+                out.deserialize_with = Some(path_value(&meta)?);
             } else {
+                // alias, borrow, getter, bound, ...
+                out.other_deserialization = true;
                 skip_rest(&meta)?;
             }
             Ok(())
@@ -149,30 +314,84 @@ pub fn serde_field(attrs: &[Attribute]) -> SerdeField {
     out
 }
 
-/// Applies serde's `rename_all` rule to a field name.
+/// Applies serde's `rename_all` rule to a field name, exactly as `serde_derive` does
+/// (`RenameRule::apply_to_field`): ASCII case changes only, `_` as the word separator,
+/// `lowercase` and `snake_case` leave field names as they are. `None` for an unknown rule.
 pub fn apply_rename_all(rule: &str, field: &str) -> Option<String> {
-    let words: Vec<&str> = field.split('_').filter(|w| !w.is_empty()).collect();
-    let capitalize = |w: &str| {
-        let mut c = w.chars();
-        c.next()
-            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-            .unwrap_or_default()
+    let pascal = || {
+        let mut pascal = String::with_capacity(field.len());
+        let mut capitalize = true;
+        for ch in field.chars() {
+            if ch == '_' {
+                capitalize = true;
+            } else if capitalize {
+                pascal.push(ch.to_ascii_uppercase());
+                capitalize = false;
+            } else {
+                pascal.push(ch);
+            }
+        }
+        pascal
     };
     Some(match rule {
-        "lowercase" => field.to_lowercase(),
-        "UPPERCASE" => field.to_uppercase(),
-        "snake_case" => field.to_owned(),
-        "SCREAMING_SNAKE_CASE" => field.to_uppercase(),
-        "kebab-case" => field.replace('_', "-"),
-        "SCREAMING-KEBAB-CASE" => field.to_uppercase().replace('_', "-"),
-        "PascalCase" => words.iter().map(|w| capitalize(w)).collect(),
+        "lowercase" | "snake_case" => field.to_owned(),
+        "UPPERCASE" | "SCREAMING_SNAKE_CASE" => field.to_ascii_uppercase(),
+        "PascalCase" => pascal(),
         "camelCase" => {
-            let pascal: String = words.iter().map(|w| capitalize(w)).collect();
-            let mut c = pascal.chars();
-            c.next()
-                .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
-                .unwrap_or_default()
+            let pascal = pascal();
+            let mut chars = pascal.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+                None => pascal,
+            }
         }
+        "kebab-case" => field.replace('_', "-"),
+        "SCREAMING-KEBAB-CASE" => field.to_ascii_uppercase().replace('_', "-"),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply_rename_all;
+
+    /// The cases of serde_derive's own test of `apply_to_field`.
+    #[test]
+    fn rename_rules_match_serde_derive() {
+        for (original, upper, pascal, camel, screaming, kebab, screaming_kebab) in &[
+            (
+                "outcome", "OUTCOME", "Outcome", "outcome", "OUTCOME", "outcome", "OUTCOME",
+            ),
+            (
+                "very_tasty",
+                "VERY_TASTY",
+                "VeryTasty",
+                "veryTasty",
+                "VERY_TASTY",
+                "very-tasty",
+                "VERY-TASTY",
+            ),
+            ("a", "A", "A", "a", "A", "a", "A"),
+            ("z42", "Z42", "Z42", "z42", "Z42", "z42", "Z42"),
+        ] {
+            let rule = |r: &str| apply_rename_all(r, original).unwrap();
+            assert_eq!(rule("lowercase"), *original);
+            assert_eq!(rule("snake_case"), *original);
+            assert_eq!(rule("UPPERCASE"), *upper);
+            assert_eq!(rule("PascalCase"), *pascal);
+            assert_eq!(rule("camelCase"), *camel);
+            assert_eq!(rule("SCREAMING_SNAKE_CASE"), *screaming);
+            assert_eq!(rule("kebab-case"), *kebab);
+            assert_eq!(rule("SCREAMING-KEBAB-CASE"), *screaming_kebab);
+        }
+        // Leading, doubled and trailing underscores; non-ASCII letters are left alone.
+        assert_eq!(
+            apply_rename_all("camelCase", "_private__x_").unwrap(),
+            "privateX"
+        );
+        assert_eq!(apply_rename_all("PascalCase", "é_b").unwrap(), "éB");
+        assert_eq!(apply_rename_all("UPPERCASE", "é_b").unwrap(), "é_B");
+        assert_eq!(apply_rename_all("lowercase", "ABC").unwrap(), "ABC");
+        assert_eq!(apply_rename_all("Title Case", "a"), None);
+    }
 }

@@ -40,6 +40,8 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
                     partition_key_type: ::eventosaurus::table::KeyAttributeType::String,
                     composite_key: &[],
                     attributes: &[],
+                    linked: ::std::option::Option::None,
+                    shard_by: ::std::option::Option::None,
                 };
                 fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                     ::std::unreachable!()
@@ -70,7 +72,9 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     let attributes = input.fields.iter().filter(|f| f.stored).map(|f| {
         let name = &f.name;
         let field = f.ident.to_string();
+        // A field written by the user's own function may be stored as anything.
         let kind = match f.kind {
+            _ if f.serde.custom_serializer().is_some() => quote!(Other),
             TypeKind::Integer | TypeKind::Float => quote!(Number),
             TypeKind::String => quote!(String),
             TypeKind::Bool => quote!(Bool),
@@ -101,8 +105,18 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
             ::std::option::Option::Some(key.finish())
         }
     };
+    let optional_name = |field: Option<&ast::Field<'_>>| match field {
+        Some(field) => {
+            let name = &field.name;
+            quote!(::std::option::Option::Some(#name))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let linked = optional_name(valid.linked);
+    let shard_by = optional_name(valid.shard_by);
     let pk_assoc = quote_spanned! {pk_ty.span()=> type PartitionKey = #pk_ty; };
     let query_builder = query_builder(input, valid);
+    let codec_methods = crate::codec::methods(input);
     let on_error = if input.attrs.custom_on_error {
         TokenStream::new()
     } else {
@@ -127,11 +141,15 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
                 partition_key_type: #pk_type,
                 composite_key: &[#(#composite_names),*],
                 attributes: &[#(#attributes),*],
+                linked: #linked,
+                shard_by: #shard_by,
             };
 
             fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                 #composite_body
             }
+
+            #codec_methods
         }
 
         #query_builder
@@ -182,6 +200,25 @@ fn query_builder(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
              `ne(..)`, `is_in([..])`, `gt(..)` or `between(..)` from `eventosaurus::query`.",
             quote!(#ty).to_string().replace(' ', "")
         );
+        if f.serde.custom_serializer().is_some() {
+            // Stored by the user's own function: a condition encoded from the field's type
+            // would never match. The method exists so that calling it is a clear error.
+            let doc = format!(
+                "Not available: `{name}` is written by its own serializer (`#[serde(with)]` or \
+                 `serialize_with`), so a condition on it could not be encoded as it is stored. \
+                 Calling it does not compile."
+            );
+            return quote! {
+                #[doc = #doc]
+                pub fn #method<C>(self, condition: C) -> Self
+                where
+                    C: ::eventosaurus::__private::CustomSerializedField<#ty>,
+                {
+                    let _ = condition;
+                    self
+                }
+            };
+        }
         quote! {
             #[doc = #doc]
             pub fn #method(self, condition: impl ::eventosaurus::query::IntoCondition<#ty>) -> Self {
@@ -213,7 +250,7 @@ fn query_builder(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         }
 
         #[automatically_derived]
-        #[allow(dead_code)]
+        #[allow(dead_code, non_snake_case)]
         impl #builder {
             #(#by_methods)*
 

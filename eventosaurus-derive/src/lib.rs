@@ -9,6 +9,7 @@
 
 mod ast;
 mod attr;
+mod codec;
 mod expand;
 mod valid;
 
@@ -27,7 +28,16 @@ use syn::{parse_macro_input, DeriveInput};
 /// Container attributes, inside `#[eventosaurus(..)]`:
 /// * `table = "name"` (required): the table name without the environment prefix;
 /// * `partition_key = field` (required): an integer (`N`) or `String` (`S`) field;
-/// * `composite_key(field, ..)` (optional): fields digested into a deterministic `event_uuid`.
+/// * `composite_key(field, ..)` (optional): fields digested into a deterministic `event_uuid`;
+/// * `shard_by = field` (optional): an integer or `String` field that orders the event's
+///   publication (its envelope's `partition_key`) instead of the partition key;
+/// * `custom_on_error` (optional): you implement `eventosaurus::OnError` yourself;
+/// * `serde_codec` (optional): encode and decode with serde_dynamo only. The derive otherwise
+///   generates a direct codec that mirrors serde_derive's output field by field; use this
+///   when the struct's `Serialize` / `Deserialize` are written by hand.
+///
+/// Field attributes: `#[eventosaurus(linked)]` on at most one field marks records related to
+/// the event, published apart from its data in its envelope (the field is stored as usual).
 ///
 /// Besides `impl Storable`, it generates the typed query builder: an inherent
 /// `Event::query()` returning `EventQuery` (same visibility as the struct), with

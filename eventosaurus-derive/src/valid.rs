@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use quote::ToTokens;
 use syn::LitStr;
 
-use crate::ast::{Field, Input, TypeKind};
+use crate::ast::{find_128_bit, Field, Input, TypeKind};
 
 /// Reserved attribute names: the sort key and the timestamp.
 pub const RESERVED: [&str; 2] = ["event_uuid", "created_at"];
@@ -15,6 +15,10 @@ pub struct Valid<'i, 'a> {
     pub table: &'i LitStr,
     pub partition_key: &'i Field<'a>,
     pub composite_key: Vec<&'i Field<'a>>,
+    /// The field marked `#[eventosaurus(linked)]`.
+    pub linked: Option<&'i Field<'a>>,
+    /// The field named by `shard_by`.
+    pub shard_by: Option<&'i Field<'a>>,
 }
 
 pub fn validate<'i, 'a>(
@@ -31,6 +35,28 @@ pub fn validate<'i, 'a>(
                     "`{}` is reserved: eventosaurus adds it to every stored event; rename the field \
                      (e.g. with #[serde(rename = \"..\")])",
                     field.name
+                ),
+            ));
+        }
+    }
+
+    for field in input
+        .fields
+        .iter()
+        .filter(|f| f.stored || !f.serde.skip_deserializing)
+    {
+        // A field written and read by functions of the user's may hold anything.
+        let custom = field.serde.custom_serializer().is_some() && field.serde.custom_deserializer();
+        if custom {
+            continue;
+        }
+        if let Some(ident) = find_128_bit(field.ty) {
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}` cannot be stored: serde_dynamo does not (de)serialize 128-bit integers, and \
+                     DynamoDB numbers have at most 38 digits ({ident}::MAX has 39). Use a 64-bit integer, \
+                     or store the value as a String (e.g. with #[serde(with = \"..\")] on the field)"
                 ),
             ));
         }
@@ -60,6 +86,14 @@ pub fn validate<'i, 'a>(
                     errors.push(syn::Error::new(
                         ident.span(),
                         "the partition key cannot be #[serde(skip)] or #[serde(flatten)]",
+                    ));
+                    None
+                } else if let Some(span) = field.serde.custom_serializer() {
+                    errors.push(syn::Error::new(
+                        span,
+                        "the partition key cannot have its own serializer (#[serde(with)] or \
+                         serialize_with): eventosaurus writes keys for get() and queries from the \
+                         field's type, and they would not match what is stored",
                     ));
                     None
                 } else if !matches!(field.kind, TypeKind::Integer | TypeKind::String)
@@ -125,15 +159,69 @@ pub fn validate<'i, 'a>(
         }
     }
 
+    let (linked, shard_by) = envelope_fields(input, errors);
+
     if errors.is_empty() {
         Some(Valid {
             table: table?,
             partition_key: partition_key?,
             composite_key,
+            linked,
+            shard_by,
         })
     } else {
         None
     }
+}
+
+/// The envelope's fields: at most one `#[eventosaurus(linked)]` field, and the `shard_by`
+/// field (an integer or string field with an attribute of its own).
+fn envelope_fields<'i, 'a>(
+    input: &'i Input<'a>,
+    errors: &mut Vec<syn::Error>,
+) -> (Option<&'i Field<'a>>, Option<&'i Field<'a>>) {
+    let mut linked = None;
+    for field in input.fields.iter().filter(|f| f.linked.is_some()) {
+        let span = field.linked.unwrap_or_else(|| field.ident.span());
+        if !field.stored {
+            errors.push(syn::Error::new(
+                span,
+                "a #[serde(skip)] or #[serde(flatten)] field cannot be `linked`: it has no attribute of its own",
+            ));
+        } else if linked.is_some() {
+            errors.push(syn::Error::new(
+                span,
+                "only one field can be `linked`: put the related records in one struct or map",
+            ));
+        } else {
+            linked = Some(field);
+        }
+    }
+    let shard_by = input.attrs.shard_by.as_ref().and_then(|ident| match input.field(ident) {
+        None => {
+            errors.push(unknown_field(ident, "shard_by", input));
+            None
+        }
+        Some(field) if !field.stored => {
+            errors.push(syn::Error::new(
+                ident.span(),
+                "the shard_by field cannot be #[serde(skip)] or #[serde(flatten)]",
+            ));
+            None
+        }
+        Some(field) if !matches!(field.kind, TypeKind::Integer | TypeKind::String) => {
+            errors.push(syn::Error::new_spanned(
+                field.ty,
+                format!(
+                    "unsupported shard_by type `{}`: use an integer or String field (it becomes a Kinesis partition key)",
+                    field.ty.to_token_stream()
+                ),
+            ));
+            None
+        }
+        Some(field) => Some(field),
+    });
+    (linked, shard_by)
 }
 
 fn is_reference(field: &Field<'_>) -> bool {

@@ -42,6 +42,13 @@ pub const ENDPOINT_VARS: [&str; 3] = [
     "AWS_ENDPOINT",
 ];
 
+/// The environment variable naming the service that stores events (optional): stored with
+/// each event as `event_source` and published in its [`Envelope`](crate::model::Envelope).
+pub const SOURCE_VAR: &str = "EVENTOSAURUS_SOURCE";
+
+/// The longest source accepted.
+pub const MAX_SOURCE_LEN: usize = 256;
+
 /// The region used against a loopback endpoint when none is configured.
 pub const LOOPBACK_DEFAULT_REGION: &str = "us-east-1";
 
@@ -52,13 +59,16 @@ pub struct Config {
     pub(crate) endpoint: Option<String>,
     pub(crate) region: Option<String>,
     pub(crate) credentials: Option<(String, String)>,
+    pub(crate) source: Option<String>,
+    pub(crate) report_consumed_capacity: bool,
 }
 
 impl Config {
     /// Reads the configuration from the environment.
     ///
     /// `EVENT_ENVIRONMENT_PREFIX` is required. The endpoint is taken from the first set of
-    /// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL` and `AWS_ENDPOINT`.
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL` and `AWS_ENDPOINT`; the source from
+    /// `EVENTOSAURUS_SOURCE` (optional).
     pub fn from_env() -> Result<Config> {
         let prefix = std::env::var(ENVIRONMENT_PREFIX_VAR)
             .ok()
@@ -73,6 +83,9 @@ impl Config {
                 builder.endpoint = Some((endpoint, var));
                 break;
             }
+        }
+        if let Some(source) = std::env::var(SOURCE_VAR).ok().filter(|s| !s.is_empty()) {
+            builder.source = Some((source, SOURCE_VAR));
         }
         builder.build()
     }
@@ -97,6 +110,18 @@ impl Config {
         self.region.as_deref()
     }
 
+    /// The service that stores events, if configured: written with each event as
+    /// `event_source` (nothing is written without it).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// Whether requests ask DynamoDB for their consumed capacity, recorded on the tracing
+    /// spans (see [`ConfigBuilder::report_consumed_capacity`]).
+    pub fn report_consumed_capacity(&self) -> bool {
+        self.report_consumed_capacity
+    }
+
     /// Whether the endpoint is on this machine (DynamoDB Local).
     pub fn is_loopback(&self) -> bool {
         self.endpoint.as_deref().is_some_and(is_loopback_endpoint)
@@ -110,9 +135,19 @@ pub struct ConfigBuilder {
     endpoint: Option<(String, &'static str)>,
     region: Option<String>,
     credentials: Option<(String, String)>,
+    source: Option<(String, &'static str)>,
+    report_consumed_capacity: bool,
 }
 
 impl ConfigBuilder {
+    /// With `true`, every request asks for `ReturnConsumedCapacity=TOTAL` and its tracing
+    /// span records the answer as `aws.dynamodb.consumed_capacity` (see
+    /// [`backend::telemetry`](crate::backend::telemetry)). Off by default.
+    pub fn report_consumed_capacity(mut self, on: bool) -> Self {
+        self.report_consumed_capacity = on;
+        self
+    }
+
     /// The table prefix: tables are named `<prefix>_<table>`. Letters, digits, `-` and `.`,
     /// no `_` (see [the module docs](self#environment-prefixes)); checked by
     /// [`build`](Self::build).
@@ -144,6 +179,14 @@ impl ConfigBuilder {
     #[doc(hidden)]
     pub fn endpoint_from(mut self, endpoint: impl Into<String>, source_name: &'static str) -> Self {
         self.endpoint = Some((endpoint.into(), source_name));
+        self
+    }
+
+    /// The service that stores events, e.g. `billing` (lowercase and without whitespace is
+    /// a good habit): stored with each event as `event_source` and published in its
+    /// [`Envelope`](crate::model::Envelope). Without it nothing is stored.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some((source.into(), "Config::builder"));
         self
     }
 
@@ -186,11 +229,24 @@ impl ConfigBuilder {
             }
             None => None,
         };
+        let source = match self.source {
+            Some((value, source_name)) => {
+                validate_source(&value).map_err(|reason| Error::InvalidSource {
+                    value: value.clone(),
+                    source_name,
+                    reason,
+                })?;
+                Some(value)
+            }
+            None => None,
+        };
         Ok(Config {
             environment_prefix: prefix,
             endpoint,
             region: self.region,
             credentials: self.credentials,
+            source,
+            report_consumed_capacity: self.report_consumed_capacity,
         })
     }
 }
@@ -202,6 +258,22 @@ pub use crate::name::MAX_PREFIX_LEN;
 /// The error says why and what to use instead.
 pub(crate) fn validate_prefix(prefix: &str) -> std::result::Result<(), String> {
     crate::name::check_prefix(prefix).map_err(|err| err.reason(prefix))
+}
+
+/// Checks a source: 1 to [`MAX_SOURCE_LEN`] characters, no whitespace or control characters.
+pub(crate) fn validate_source(source: &str) -> std::result::Result<(), String> {
+    if source.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if source.chars().count() > MAX_SOURCE_LEN {
+        return Err(format!("it is longer than {MAX_SOURCE_LEN} characters"));
+    }
+    if let Some(bad) = source.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{bad:?} is not allowed: use a name without whitespace, e.g. `billing`"
+        ));
+    }
+    Ok(())
 }
 
 fn validate_endpoint(endpoint: &str) -> std::result::Result<(), String> {
@@ -281,6 +353,25 @@ mod tests {
             .unwrap();
         assert_eq!(ok.endpoint(), Some("http://localhost:8000"));
         assert!(ok.is_loopback());
+        assert_eq!(ok.source(), None, "no source unless configured");
+    }
+
+    #[test]
+    fn builder_validates_the_source() {
+        let config = Config::builder()
+            .environment_prefix("dev")
+            .source("billing")
+            .build()
+            .unwrap();
+        assert_eq!(config.source(), Some("billing"));
+        for bad in ["", "billing service", "tab\there"] {
+            let err = Config::builder()
+                .environment_prefix("dev")
+                .source(bad)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidSource { .. }), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -154,6 +154,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// A value of the event breaks one of DynamoDB's rules (a NaN, a number with too many
+    /// digits, a partition key over 2,048 bytes, nesting over 32 levels, ...). Nothing was
+    /// sent or queued: DynamoDB would have refused it.
+    #[error("a {event_type} cannot be stored: `{path}` {violation}; nothing was sent")]
+    InvalidValue {
+        /// The Rust type of the event.
+        event_type: &'static str,
+        /// The attribute path of the value, e.g. `readings[3].value`.
+        path: String,
+        /// The rule it breaks, and what to do.
+        violation: Violation,
+    },
+
     /// The serialized event uses an attribute name that eventosaurus reserves, or lacks a key.
     #[error("a {event_type} cannot be stored: {reason}")]
     InvalidEvent {
@@ -253,6 +266,55 @@ pub enum Error {
     NotDynamoDb {
         /// The store's backend.
         backend: String,
+    },
+
+    /// A transaction has more items than one `TransactWriteItems` call takes; nothing was sent.
+    #[error(
+        "a transaction of {items} items is over DynamoDB's limit of {limit} items per \
+         TransactWriteItems; nothing was sent. Split the work into smaller transactions"
+    )]
+    TransactionTooLarge {
+        /// The application writes and events in the transaction.
+        items: usize,
+        /// The limit (100).
+        limit: usize,
+    },
+
+    /// A transaction cannot be sent as built (an empty transaction, two writes of one item,
+    /// a key attribute missing, an application item that does not serialize, or an
+    /// expression test mode cannot evaluate); nothing was sent.
+    #[error("invalid transaction: {reason}; nothing was sent")]
+    InvalidTransaction {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// DynamoDB canceled a transaction for a reason other than a failed condition
+    /// (conflicts or throttling that outlasted the retries, a validation error); nothing
+    /// was applied.
+    #[error(
+        "the transaction on `{tables}` was canceled: {reasons}{}; nothing was applied",
+        if *retryable { " (still after retries: retry later)" } else { "" }
+    )]
+    TransactionCanceled {
+        /// The tables the transaction wrote, comma-separated.
+        tables: String,
+        /// The cancellation reason of each item, in order (`None` for items that were fine).
+        reasons: String,
+        /// Whether the reasons were transient (a conflict with another transaction,
+        /// throttling).
+        retryable: bool,
+    },
+
+    /// The configured source (the service's name, stored with each event) is unusable.
+    #[error("invalid source {value:?} (from {source_name}): {reason}")]
+    InvalidSource {
+        /// The rejected value.
+        value: String,
+        /// Where it came from: `EVENTOSAURUS_SOURCE` or `Config::builder`.
+        source_name: &'static str,
+        /// Why it was rejected.
+        reason: String,
     },
 
     /// A table has no DynamoDB stream carrying new items, so it cannot be consumed.
@@ -433,6 +495,109 @@ pub enum KeyValueProblem {
     InvalidBytes,
 }
 
+/// A DynamoDB rule that a value breaks: the `violation` of [`Error::InvalidValue`].
+///
+/// Each message reads after the value's attribute path, e.g. ``"`temperature` is not a
+/// number DynamoDB accepts (NaN)..."``, and says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// Not a number DynamoDB can store: NaN, an infinity, or text that is no number.
+    #[error(
+        "is not a number DynamoDB accepts ({value}): DynamoDB numbers are finite decimals, so \
+         NaN and infinities cannot be stored; check the value before storing it, or make the \
+         field an Option and store None"
+    )]
+    NotANumber {
+        /// The number's text as serialized (e.g. `NaN`, `inf`).
+        value: String,
+    },
+    /// More than 38 significant digits.
+    #[error(
+        "has {digits} significant digits ({value}): DynamoDB keeps at most 38; round it, or \
+         store it as a String"
+    )]
+    TooManyDigits {
+        /// The number's text.
+        value: String,
+        /// Its significant digits (leading and trailing zeros do not count).
+        digits: usize,
+    },
+    /// A magnitude of 1E+126 or more.
+    #[error(
+        "is too large for DynamoDB ({value}): numbers must be below 1E+126 in magnitude; store \
+         it in other units, or as a String"
+    )]
+    MagnitudeTooLarge {
+        /// The number's text.
+        value: String,
+    },
+    /// A non-zero magnitude below 1E-130.
+    #[error(
+        "is too small for DynamoDB ({value}): non-zero numbers must be at least 1E-130 in \
+         magnitude; round it to 0, or store it in other units"
+    )]
+    MagnitudeTooSmall {
+        /// The number's text.
+        value: String,
+    },
+    /// A string, number or binary set with no element.
+    #[error("is an empty set: DynamoDB sets need at least one element; leave the attribute out (e.g. skip_serializing_if) or use a list")]
+    EmptySet,
+    /// A set with the same element twice (numbers compare by value: `1` and `1.0` are one).
+    #[error("is a set that holds {value} twice: DynamoDB sets cannot contain duplicates; deduplicate it, or use a list")]
+    DuplicateInSet {
+        /// The repeated element.
+        value: String,
+    },
+    /// An attribute or map key named `""`.
+    #[error(
+        "has an empty attribute name: DynamoDB names (also map keys) need at least one character"
+    )]
+    EmptyName,
+    /// An attribute or map key over 65,535 bytes.
+    #[error("has a name of {bytes} bytes: DynamoDB names are at most 65,535 bytes")]
+    NameTooLong {
+        /// The name's length in UTF-8 bytes.
+        bytes: usize,
+    },
+    /// `NULL: false`, which DynamoDB refuses (a null is `NULL: true`).
+    #[error("is NULL: false, which DynamoDB refuses; a null attribute is NULL: true")]
+    NullFalse,
+    /// Lists and maps nested more than 32 levels deep.
+    #[error(
+        "is nested {depth} levels deep: DynamoDB allows at most 32 (an attribute is level 1, \
+         each list or map adds one); flatten the structure or store the deep part as a JSON string"
+    )]
+    TooDeep {
+        /// The level reached (at least 33).
+        depth: usize,
+    },
+    /// The partition key is missing, or not of the table's key type.
+    #[error(
+        "is the partition key, and the serialized item has no {expected} value for it \
+         (skipped, None, or another type?): every event needs its partition key"
+    )]
+    PartitionKeyMissing {
+        /// The key type the table expects: `N` or `S`.
+        expected: &'static str,
+    },
+    /// The partition key is the empty string.
+    #[error(
+        "is the partition key, and it is empty: DynamoDB key strings need at least one character"
+    )]
+    PartitionKeyEmpty,
+    /// A string partition key over 2,048 bytes.
+    #[error(
+        "is the partition key, and it is {bytes} bytes: DynamoDB partition keys are at most \
+         2,048 bytes (UTF-8); use a shorter key, e.g. a hash of this value"
+    )]
+    PartitionKeyTooLong {
+        /// The key's length in UTF-8 bytes.
+        bytes: usize,
+    },
+}
+
 impl Error {
     /// Whether retrying the same request may succeed: throttling, network and 5xx errors.
     ///
@@ -442,6 +607,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Network { .. } => true,
+            Error::TransactionCanceled { retryable, .. } => *retryable,
             Error::Service { status, .. } => status.is_some_and(|s| s >= 500),
             _ => false,
         }
@@ -549,6 +715,12 @@ operation_errors! {
         ThrottlingException => Throttled,
     }
     aws_sdk_dynamodb::scan::ScanError {
+        ResourceNotFoundException => NotFound,
+        ProvisionedThroughputExceededException => Throttled,
+        RequestLimitExceeded => Throttled,
+        ThrottlingException => Throttled,
+    }
+    aws_sdk_dynamodb::batch_get_item::BatchGetItemError {
         ResourceNotFoundException => NotFound,
         ProvisionedThroughputExceededException => Throttled,
         RequestLimitExceeded => Throttled,

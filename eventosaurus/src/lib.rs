@@ -46,15 +46,18 @@ pub mod schema;
 mod store;
 pub mod table;
 pub mod table_stream;
+pub mod transaction;
 
 pub use config::Config;
 pub use error::{Error, Result};
 pub use eventosaurus_derive::Storable;
 pub use model::{
-    CreatedAt, EventStore, OnError, PartitionKeyValue, Storable, StoreOutcome, StoredEvent,
+    CreatedAt, Envelope, EventStore, OnError, PartitionKeyValue, Storable, StoreOutcome,
+    StoredEvent,
 };
 pub use schema::TableDef;
 pub use store::Store;
+pub use transaction::{Transaction, TransactionOutcome};
 pub use uuid::Uuid;
 
 /// Re-exports for generated code. Not public API.
@@ -62,4 +65,15 @@ pub use uuid::Uuid;
 pub mod __private {
     pub use crate::__query_builder_methods as query_builder_methods;
     pub use inventory;
+
+    /// The bound of the `by_<field>` method of a field written by its own serializer: no
+    /// type implements it, so calling the method is a compile error with this message.
+    #[diagnostic::on_unimplemented(
+        message = "this field is written by its own serializer (#[serde(with)] or serialize_with): \
+                   eventosaurus cannot encode a `{F}` the way it is stored, so it cannot be queried",
+        label = "no query condition on a field with a custom serializer",
+        note = "query by another field and filter the events in Rust, or store the field without \
+                `with`/`serialize_with` (e.g. as a String built by your own code)"
+    )]
+    pub trait CustomSerializedField<F: ?Sized> {}
 }

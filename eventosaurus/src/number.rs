@@ -1,5 +1,5 @@
-//! DynamoDB numbers, exactly: parsing, limits, comparison and a canonical form, with no
-//! floating point.
+//! DynamoDB numbers, exactly: parsing, limits, comparison, a canonical form and the size
+//! DynamoDB counts for them, with no floating point.
 //!
 //! DynamoDB sends numbers (`N`) as text and compares them as decimals: `7`, `7.0` and
 //! `0.7e1` are the same number, and `9007199254740993` is not `9007199254740992` (which
@@ -244,6 +244,20 @@ impl Number {
         self.digits.len()
     }
 
+    /// The bytes DynamoDB counts for this number in an item's size: the significant digits
+    /// grouped in pairs aligned on the decimal point (base-100 digits), one byte a pair, one
+    /// byte for the exponent, and one more for a negative number of fewer than 20 pairs. Zero
+    /// takes 1 byte, `12` 2, `123` 3 (`01|23`), `-123` 4.
+    pub fn stored_size(&self) -> usize {
+        if self.is_zero() {
+            return 1;
+        }
+        // An odd count of digits before the decimal point leaves the leading digit alone
+        // in its pair.
+        let odd = usize::from(self.exponent.rem_euclid(2) == 1);
+        pairs_size(self.digits.len() + odd, self.negative)
+    }
+
     fn cmp_magnitude(&self, other: &Number) -> Ordering {
         match (self.is_zero(), other.is_zero()) {
             (true, true) => Ordering::Equal,
@@ -306,6 +320,31 @@ impl fmt::Display for Number {
             write!(f, "{}.{}", &digits[..point], &digits[point..])
         }
     }
+}
+
+/// 1 byte for the exponent, one a pair of `digits` (rounded up), and one more for a negative
+/// number of fewer than 20 pairs.
+fn pairs_size(digits: usize, negative: bool) -> usize {
+    let pairs = digits.div_ceil(2);
+    1 + pairs + usize::from(negative && pairs < 20)
+}
+
+/// [`Number::parse`] then [`Number::stored_size`], without building the number for what
+/// encoders write most: integers without leading zeros (`42`, `-7`, `1700000000000`).
+#[inline]
+pub fn stored_size(text: &str) -> Result<usize, NumberError> {
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        bytes => (false, bytes),
+    };
+    if let [b'1'..=b'9', rest @ ..] = digits {
+        if digits.len() <= MAX_DIGITS && rest.iter().all(u8::is_ascii_digit) {
+            let trailing_zeros = digits.iter().rev().take_while(|&&d| d == b'0').count();
+            let odd = digits.len() % 2;
+            return Ok(pairs_size(digits.len() - trailing_zeros + odd, negative));
+        }
+    }
+    Number::parse(text).map(|number| number.stored_size())
 }
 
 /// Compares two numbers given as text, exactly; `None` if either is not a number.
@@ -377,6 +416,56 @@ mod tests {
             (-3, -130)
         );
         assert_eq!(n("0").exponent(), 0);
+    }
+
+    #[test]
+    fn stored_sizes_follow_the_digit_pair_rule() {
+        let size = |t: &str| n(t).stored_size();
+        assert_eq!(size("0"), 1);
+        assert_eq!(size("-0.000"), 1);
+        assert_eq!(size("1"), 2); // 01
+        assert_eq!(size("12"), 2); // 12
+        assert_eq!(size("123"), 3); // 01|23
+        assert_eq!(size("1234"), 3); // 12|34
+        assert_eq!(size("1230"), 3); // 12|30
+        assert_eq!(size("12300"), 3); // 01|23|(00)
+        assert_eq!(size("1.5"), 3); // 01.|50
+        assert_eq!(size("0.5"), 2); // .50
+        assert_eq!(size("0.05"), 2); // .05
+        assert_eq!(size("-1"), 3); // negative: one more byte
+        assert_eq!(size("-123"), 4);
+        assert_eq!(size("12345678901234567890123456789012345678"), 20);
+        assert_eq!(size("1234567890123456789012345678901234567.8"), 21);
+        // 20 pairs: a negative number gets no extra byte.
+        assert_eq!(size("-1234567890123456789012345678901234567.8"), 21);
+        assert_eq!(size("-12345678901234567890123456789012345678"), 21);
+        assert_eq!(size(&u64::MAX.to_string()), 11); // 20 digits, 10 pairs
+        assert_eq!(size(&i64::MIN.to_string()), 12); // 19 digits, odd: 10 pairs, +1
+    }
+
+    #[test]
+    fn the_integer_fast_path_agrees_with_the_parser() {
+        let mut texts: Vec<String> = [
+            "0", "-0", "00", "5", "-5", "10", "100", "-100", "1230", "12300", "007", "1.5",
+            "-0.05", "1e5", "NaN", "", "-", "1-", "12a", "+5",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..5_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let zeros = "0".repeat((x % 25) as usize);
+            texts.push(format!("{}{zeros}", x >> (x % 60)));
+            texts.push(format!("-{}{zeros}", x % 1000));
+            texts.push(format!("{x}{x}")); // up to 40 digits
+        }
+        for t in &texts {
+            let slow = Number::parse(t).map(|n| n.stored_size());
+            assert_eq!(stored_size(t), slow, "{t}");
+        }
     }
 
     #[test]

@@ -20,6 +20,9 @@ use serde::Serialize;
 pub const EVENT_UUID: &str = "event_uuid";
 /// The creation timestamp attribute every item has.
 pub const CREATED_AT: &str = "created_at";
+/// The attribute holding the service that stored the event, written only when a source is
+/// configured ([`Config`](crate::Config)'s `source`, or `EVENTOSAURUS_SOURCE`).
+pub const SOURCE: &str = "event_source";
 /// The local secondary index on `created_at`.
 pub const CREATED_AT_INDEX: &str = "created_at_index";
 
@@ -162,6 +165,12 @@ pub struct TableDef {
     pub composite_key: &'static [&'static str],
     /// Every attribute of the event's fields (not `event_uuid`/`created_at`).
     pub attributes: &'static [AttributeDef],
+    /// The attribute of the field marked `#[eventosaurus(linked)]`: records related to the
+    /// event, published apart from its data in an [`Envelope`](crate::model::Envelope).
+    pub linked: Option<&'static str>,
+    /// The attribute named by `#[eventosaurus(shard_by = field)]`: the key that orders the
+    /// event's publication (an envelope's `partition_key`) instead of the partition key.
+    pub shard_by: Option<&'static str>,
 }
 
 impl TableDef {
@@ -352,6 +361,8 @@ pub(crate) const TEST_DEF: TableDef = TableDef {
     partition_key_type: KeyAttributeType::Number,
     composite_key: &[],
     attributes: &[],
+    linked: None,
+    shard_by: None,
 };
 
 #[cfg(test)]

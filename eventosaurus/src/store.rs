@@ -1,26 +1,31 @@
 //! The [`Store`]: the handle users hold. Configuration, a [`Backend`], a [`Persistor`] and
 //! the failure hooks.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use uuid::Uuid;
 
-use crate::backend::{collect_items, Backend, BackendSource, DynamoDb, Memory};
+use crate::backend::{
+    collect_items, key_identity, Backend, BackendSource, DynamoDb, KeyIdentity, Memory,
+    MAX_BATCH_GET_KEYS,
+};
 use crate::codec;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::{CreatedAt, EventStore, PartitionKeyValue, Storable, StoreOutcome, StoredEvent};
 use crate::persist::{
-    EventWrite, FailedEvent, FailureHooks, GlobalErrorHook, Persistor, Synchronous,
+    Backoff, EventWrite, FailedEvent, FailureHooks, GlobalErrorHook, Persistor, Synchronous,
 };
 use crate::plan::{Plan, QueryOptions, Select};
 use crate::schema::{TableDef, EVENT_UUID};
 
 /// The typed failure hook of `E`, as a plain function a type-erased write can carry.
-fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
+pub(crate) fn typed_failure_hook<E: Storable>(failed: &FailedEvent<'_>, error: &Error) {
     match failed.decode::<E>() {
         Ok(stored) => stored.event.on_error(error),
         Err(decode_error) => tracing::error!(
@@ -46,6 +51,8 @@ struct Inner {
     environment_prefix: String,
     persistor: Arc<dyn Persistor>,
     global_hook: Option<GlobalErrorHook>,
+    /// Stored with each event as `event_source`, when configured.
+    source: Option<String>,
     /// The AWS configuration the client was built from, when [`Store::connect`] built it:
     /// other clients (DynamoDB Streams) are built from the same region, credentials, endpoint.
     sdk_config: Option<aws_config::SdkConfig>,
@@ -61,6 +68,10 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// How many `BatchGetItem` requests in a row may leave every key unprocessed before
+    /// [`get_many`](Store::get_many) gives up.
+    pub const GET_MANY_ATTEMPTS: u32 = 10;
+
     /// Connects with [`Config::from_env`].
     pub async fn from_env() -> Result<Store> {
         Store::connect(Config::from_env()?).await
@@ -72,8 +83,8 @@ impl Store {
     /// and dummy credentials (see [`config`](crate::config)).
     pub async fn connect(config: Config) -> Result<Store> {
         let sdk_config = DynamoDb::sdk_config(&config).await;
-        let dynamodb = DynamoDb::from_sdk_config(&sdk_config, config.endpoint.as_deref());
-        let mut store = Store::with_dynamodb(dynamodb, config.environment_prefix);
+        let dynamodb = DynamoDb::from_sdk_config(&sdk_config, &config);
+        let mut store = Store::with_dynamodb(dynamodb, config.environment_prefix, config.source);
         if let Some(inner) = Arc::get_mut(&mut store.inner) {
             inner.sdk_config = Some(sdk_config);
         }
@@ -89,14 +100,20 @@ impl Store {
         Store::with_dynamodb(
             DynamoDb::new(client, label),
             config.environment_prefix.clone(),
+            config.source.clone(),
         )
     }
 
-    fn with_dynamodb(dynamodb: DynamoDb, environment_prefix: String) -> Store {
+    fn with_dynamodb(
+        dynamodb: DynamoDb,
+        environment_prefix: String,
+        source: Option<String>,
+    ) -> Store {
         let client = dynamodb.client().clone();
         let mut store = Store::with_backend(Arc::new(dynamodb), environment_prefix);
         if let Some(inner) = Arc::get_mut(&mut store.inner) {
             inner.client = Some(client);
+            inner.source = source;
         }
         store
     }
@@ -113,6 +130,7 @@ impl Store {
                 environment_prefix: environment_prefix.into(),
                 persistor: Arc::new(Synchronous),
                 global_hook: None,
+                source: None,
                 sdk_config: None,
             }),
         }
@@ -148,9 +166,55 @@ impl Store {
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: Arc::new(persistor),
                 global_hook: self.inner.global_hook.clone(),
+                source: self.inner.source.clone(),
                 sdk_config: self.inner.sdk_config.clone(),
             }),
         }
+    }
+
+    /// This store with a source: the service's name, stored with each event it writes as
+    /// `event_source` (see [`Config::source`]; [`Store::connect`] takes it from the
+    /// configuration). [`Error::InvalidSource`] if it is empty, longer than 256 characters
+    /// or contains whitespace.
+    pub fn with_source(&self, source: impl Into<String>) -> Result<Store> {
+        let source = source.into();
+        crate::config::validate_source(&source).map_err(|reason| Error::InvalidSource {
+            value: source.clone(),
+            source_name: "Store::with_source",
+            reason,
+        })?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend: self.inner.backend.clone(),
+                client: self.inner.client.clone(),
+                environment_prefix: self.inner.environment_prefix.clone(),
+                persistor: self.inner.persistor.clone(),
+                global_hook: self.inner.global_hook.clone(),
+                source: Some(source),
+                sdk_config: self.inner.sdk_config.clone(),
+            }),
+        })
+    }
+
+    /// The source stored with each event, if one is configured.
+    pub fn source(&self) -> Option<&str> {
+        self.inner.source.as_deref()
+    }
+
+    /// Encodes an event as this store writes it: the codec's item, plus `event_source` when
+    /// a source is configured.
+    pub(crate) fn encode<E: Storable>(
+        &self,
+        event: &E,
+        table_name: &str,
+        event_uuid: &Uuid,
+        created_at: &CreatedAt,
+    ) -> Result<codec::Item> {
+        let mut item = codec::encode(event, table_name, event_uuid, created_at)?;
+        if let Some(source) = &self.inner.source {
+            codec::stamp_source(&mut item, source, E::TABLE.event_type, table_name)?;
+        }
+        Ok(item)
     }
 
     /// This store with a store-wide failure hook, called (after the event type's
@@ -167,6 +231,7 @@ impl Store {
                 environment_prefix: self.inner.environment_prefix.clone(),
                 persistor: self.inner.persistor.clone(),
                 global_hook: Some(Arc::new(hook)),
+                source: self.inner.source.clone(),
                 sdk_config: self.inner.sdk_config.clone(),
             }),
         }
@@ -198,6 +263,11 @@ impl Store {
             .collect::<Result<Vec<StoredEvent<E>>>>()?;
         events.sort_by_key(|event| event.created_at);
         Ok(events)
+    }
+
+    /// The store-wide failure hook, if one was set.
+    pub(crate) fn error_hook(&self) -> Option<&GlobalErrorHook> {
+        self.inner.global_hook.as_ref()
     }
 
     /// The backend every read and write goes through.
@@ -264,7 +334,7 @@ impl Store {
         let table_name = self.table_name(E::TABLE);
         let event_uuid = event.event_uuid();
         let created_at = CreatedAt::now();
-        let item = match codec::encode(event, &table_name, &event_uuid, &created_at) {
+        let item = match self.encode(event, &table_name, &event_uuid, &created_at) {
             Ok(item) => item,
             Err(error) => {
                 self.report_sync_failure(event, &table_name, None, event_uuid, &error);
@@ -341,18 +411,150 @@ impl Store {
     ) -> Result<Option<StoredEvent<E>>> {
         let def = E::TABLE;
         let table = self.table_name(def);
-        let mut key = codec::Item::with_capacity(2);
-        key.insert(
-            def.partition_key.to_owned(),
-            partition_key.into().to_attribute_value(),
-        );
-        key.insert(
-            EVENT_UUID.to_owned(),
-            AttributeValue::S(event_uuid.hyphenated().to_string()),
-        );
+        let key = key_item(def, partition_key.into(), event_uuid);
         let found = self.inner.backend.get(&table, def, key).await?;
         found.map(|item| codec::decode(item, &table)).transpose()
     }
+
+    /// Reads many events by their keys (partition key and `event_uuid`) with `BatchGetItem`.
+    ///
+    /// * **Order:** the events come in the order of `keys`. A key with no event is simply
+    ///   absent (no error, no placeholder); a key given twice yields its event once, at its
+    ///   first position.
+    /// * **Requests:** DynamoDB takes at most 100 keys per request
+    ///   ([`MAX_BATCH_GET_KEYS`](crate::backend::MAX_BATCH_GET_KEYS)): larger inputs are split and sent one request after the
+    ///   other. Keys DynamoDB leaves unprocessed (`UnprocessedKeys`: throttling, or a
+    ///   response over 16 MB) are sent again after an exponential backoff with jitter
+    ///   ([`Backoff`]); the backoff starts over whenever a request makes progress. If
+    ///   [`GET_MANY_ATTEMPTS`](Store::GET_MANY_ATTEMPTS) requests in a row make none, the result is
+    ///   [`Error::Throttled`].
+    /// * **Consistency:** eventually consistent reads, like [`get`](Store::get).
+    ///
+    /// ```
+    /// # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
+    /// # #[eventosaurus(table = "phone_call", partition_key = person_id)]
+    /// # pub struct PhoneCall { pub person_id: u64, pub phone_number: String }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> eventosaurus::Result<()> {
+    /// use eventosaurus::{Storable, StoreOutcome, Uuid};
+    /// let store = eventosaurus::Store::test();
+    /// let mut ids = Vec::new();
+    /// for person_id in [1u64, 2] {
+    ///     let event = PhoneCall { person_id, phone_number: "555-0100".into() };
+    ///     if let StoreOutcome::Stored { event_uuid, .. } = event.store(&store).await? {
+    ///         ids.push((person_id, event_uuid));
+    ///     }
+    /// }
+    /// let keys = [ids[1], (3, Uuid::new_v4()), ids[0]]; // the middle one does not exist
+    /// let found = store.get_many::<PhoneCall, _>(keys).await?;
+    /// let persons: Vec<u64> = found.iter().map(|e| e.person_id).collect();
+    /// assert_eq!(persons, [2, 1]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_many<E: Storable, K: Into<E::PartitionKey>>(
+        &self,
+        keys: impl IntoIterator<Item = (K, Uuid)>,
+    ) -> Result<Vec<StoredEvent<E>>> {
+        let def = E::TABLE;
+        let table = self.table_name(def);
+        // Distinct keys in the order given (BatchGetItem refuses a request with a key twice).
+        let mut order: Vec<KeyIdentity> = Vec::new();
+        let mut distinct: Vec<codec::Item> = Vec::new();
+        let mut seen: HashSet<KeyIdentity> = HashSet::new();
+        for (partition_key, event_uuid) in keys {
+            let key = key_item(def, partition_key.into(), event_uuid);
+            let identity = key_identity(def, &key);
+            if seen.insert(identity.clone()) {
+                order.push(identity);
+                distinct.push(key);
+            }
+        }
+        let mut found: HashMap<KeyIdentity, codec::Item> = HashMap::with_capacity(order.len());
+        let mut rest = distinct.into_iter();
+        loop {
+            let chunk: Vec<codec::Item> = rest.by_ref().take(MAX_BATCH_GET_KEYS).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            self.batch_get_all(&table, def, chunk, &mut found).await?;
+        }
+        order
+            .iter()
+            .filter_map(|identity| found.remove(identity))
+            .map(|item| codec::decode(item, &table))
+            .collect()
+    }
+
+    /// Sends one chunk of keys, and its unprocessed keys again until none are left.
+    async fn batch_get_all(
+        &self,
+        table: &str,
+        def: &'static TableDef,
+        mut keys: Vec<codec::Item>,
+        found: &mut HashMap<KeyIdentity, codec::Item>,
+    ) -> Result<()> {
+        let new_backoff = || {
+            Backoff::new(
+                Store::GET_MANY_ATTEMPTS,
+                GET_MANY_BACKOFF,
+                GET_MANY_MAX_BACKOFF,
+            )
+        };
+        let mut backoff = new_backoff();
+        loop {
+            let sent = keys.len();
+            let response = self.inner.backend.batch_get(table, def, keys).await?;
+            let progress = !response.items.is_empty() || response.unprocessed.len() < sent;
+            for item in response.items {
+                found.insert(key_identity(def, &item), item);
+            }
+            if response.unprocessed.is_empty() {
+                return Ok(());
+            }
+            keys = response.unprocessed;
+            if progress {
+                backoff = new_backoff();
+            }
+            tracing::debug!(
+                table,
+                unprocessed = keys.len(),
+                attempt = backoff.attempt(),
+                "BatchGetItem left keys unprocessed; retrying them"
+            );
+            if !backoff.wait().await {
+                return Err(Error::Throttled {
+                    operation: "BatchGetItem",
+                    table: table.to_owned(),
+                    source: format!(
+                        "{} keys still unprocessed after {} requests without progress",
+                        keys.len(),
+                        Store::GET_MANY_ATTEMPTS
+                    )
+                    .into(),
+                });
+            }
+        }
+    }
+}
+
+const GET_MANY_BACKOFF: Duration = Duration::from_millis(50);
+const GET_MANY_MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The key item (partition key and `event_uuid` attributes) of an event of `def`'s table.
+fn key_item(
+    def: &TableDef,
+    partition_key: impl PartitionKeyValue,
+    event_uuid: Uuid,
+) -> codec::Item {
+    let mut key = codec::Item::with_capacity(2);
+    key.insert(
+        def.partition_key.to_owned(),
+        partition_key.to_attribute_value(),
+    );
+    key.insert(
+        EVENT_UUID.to_owned(),
+        AttributeValue::S(event_uuid.hyphenated().to_string()),
+    );
+    key
 }
 
 impl BackendSource for Store {

@@ -6,18 +6,27 @@ use std::sync::Arc;
 use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, Select as SdkSelect,
-    WriteRequest,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest,
+    ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, Select as SdkSelect,
+    TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
+use tracing::Instrument;
 
-use super::{Backend, BackendFuture, BatchPut, PageResponse, PutOutcome};
+use super::telemetry::{call_span, record_error, record_response, Server};
+use super::transact::{
+    CancellationReason, TransactAction, TransactItem, TransactResult, TransactWrite,
+};
+use super::{Backend, BackendFuture, BatchGetResponse, BatchPut, PageResponse, PutOutcome};
 use crate::codec::Item;
 use crate::config::{Config, LOOPBACK_DEFAULT_REGION};
-use crate::error::{classify, CallSite, Error};
+use crate::error::{classify, CallSite, Error, OperationError};
 use crate::plan::{Operation, Plan, Select};
 use crate::schema::{TableDef, EVENT_UUID};
 
@@ -26,6 +35,9 @@ pub const PUT_CONDITION: &str = "attribute_not_exists(event_uuid)";
 
 /// Amazon DynamoDB (or DynamoDB Local) through an SDK client.
 #[derive(Debug, Clone)]
+///
+/// Every call runs in a tracing span with OpenTelemetry's attributes (see
+/// [`telemetry`](super::telemetry)).
 pub struct DynamoDb {
     client: Client,
     /// The same client with the SDK's retries off, for the conditional put: one attempt per
@@ -33,16 +45,43 @@ pub struct DynamoDb {
     /// landed.
     single_attempt: Client,
     endpoint_label: String,
+    /// Where the calls go, for the spans.
+    server: Server,
+    /// Whether to ask for `ReturnConsumedCapacity=TOTAL` and record it on the spans.
+    consumed_capacity: bool,
 }
 
 impl DynamoDb {
-    /// A backend for `client`; `endpoint_label` names where it points in error messages.
+    /// A backend for `client`; `endpoint_label` names where it points in error messages
+    /// (and, when it is a URL, in the spans' `server.address`).
     pub fn new(client: Client, endpoint_label: impl Into<String>) -> DynamoDb {
+        let endpoint_label = endpoint_label.into();
+        let region = client.config().region().map(|r| r.as_ref().to_owned());
         DynamoDb {
             single_attempt: without_retries(&client),
             client,
-            endpoint_label: endpoint_label.into(),
+            server: Server::new(Some(&endpoint_label), region.as_deref(), false),
+            endpoint_label,
+            consumed_capacity: false,
         }
+    }
+
+    /// With `on`, every request asks for `ReturnConsumedCapacity=TOTAL` and its span records
+    /// the answer as `aws.dynamodb.consumed_capacity`. Off by default (DynamoDB then sends
+    /// no capacity figures).
+    pub fn report_consumed_capacity(mut self, on: bool) -> DynamoDb {
+        self.consumed_capacity = on;
+        self
+    }
+
+    /// Whether requests ask for their consumed capacity.
+    pub fn reports_consumed_capacity(&self) -> bool {
+        self.consumed_capacity
+    }
+
+    fn return_capacity(&self) -> Option<ReturnConsumedCapacity> {
+        self.consumed_capacity
+            .then_some(ReturnConsumedCapacity::Total)
     }
 
     /// Builds the SDK configuration from `config` and `aws-config`'s usual sources.
@@ -89,14 +128,14 @@ impl DynamoDb {
     /// Connects with `config` (see [`DynamoDb::sdk_config`]).
     pub async fn connect(config: &Config) -> DynamoDb {
         let sdk_config = DynamoDb::sdk_config(config).await;
-        DynamoDb::from_sdk_config(&sdk_config, config.endpoint.as_deref())
+        DynamoDb::from_sdk_config(&sdk_config, config)
     }
 
-    /// A backend for an SDK configuration; `endpoint` (if any) names it in error messages,
-    /// else its region does.
-    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, endpoint: Option<&str>) -> DynamoDb {
-        let endpoint_label = match endpoint {
-            Some(endpoint) => endpoint.to_owned(),
+    /// A backend for an SDK configuration built from `config` (its endpoint, if any, names
+    /// it in error messages, else its region does).
+    pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, config: &Config) -> DynamoDb {
+        let endpoint_label = match &config.endpoint {
+            Some(endpoint) => endpoint.clone(),
             None => format!(
                 "the AWS endpoint of region {}",
                 sdk_config
@@ -105,7 +144,19 @@ impl DynamoDb {
                     .unwrap_or("(none configured)")
             ),
         };
-        DynamoDb::new(Client::new(sdk_config), endpoint_label)
+        let standard_endpoint = config.endpoint.is_none()
+            && sdk_config.use_fips() != Some(true)
+            && sdk_config.use_dual_stack() != Some(true);
+        let server = Server::new(
+            config.endpoint.as_deref(),
+            sdk_config.region().map(|r| r.as_ref()),
+            standard_endpoint,
+        );
+        DynamoDb {
+            server,
+            ..DynamoDb::new(Client::new(sdk_config), endpoint_label)
+        }
+        .report_consumed_capacity(config.report_consumed_capacity())
     }
 
     /// The SDK client.
@@ -131,6 +182,22 @@ impl DynamoDb {
         let values: Option<HashMap<String, AttributeValue>> = (!plan.expressions.values.is_empty())
             .then(|| plan.expressions.values.clone().into_iter().collect());
         let limit = plan.page_size.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        let span = call_span(plan.operation.as_str(), &[&plan.table], &self.server);
+        if let Some(index) = &plan.index {
+            span.record("aws.dynamodb.index_name", index.as_str());
+        }
+        if let Some(limit) = limit {
+            span.record("aws.dynamodb.limit", limit);
+        }
+        if plan.consistent_read {
+            span.record("aws.dynamodb.consistent_read", true);
+        }
+        if plan.descending && plan.operation == Operation::Query {
+            span.record("aws.dynamodb.scan_forward", false);
+        }
+        if counting_only {
+            span.record("aws.dynamodb.select", "COUNT");
+        }
         let (items, count, scanned, last_evaluated_key) = match plan.operation {
             Operation::Query => {
                 let output = self
@@ -149,9 +216,12 @@ impl DynamoDb {
                     .set_limit(limit)
                     .set_select(select)
                     .set_exclusive_start_key(start)
+                    .set_return_consumed_capacity(self.return_capacity())
                     .send()
+                    .instrument(span.clone())
                     .await
-                    .map_err(|err| classify(err, at).into_error(at))?;
+                    .map_err(|err| failed(&span, err, at))?;
+                record_response(&span, &output, output.consumed_capacity());
                 (
                     output.items,
                     output.count,
@@ -172,9 +242,12 @@ impl DynamoDb {
                     .set_limit(limit)
                     .set_select(select)
                     .set_exclusive_start_key(start)
+                    .set_return_consumed_capacity(self.return_capacity())
                     .send()
+                    .instrument(span.clone())
                     .await
-                    .map_err(|err| classify(err, at).into_error(at))?;
+                    .map_err(|err| failed(&span, err, at))?;
+                record_response(&span, &output, output.consumed_capacity());
                 (
                     output.items,
                     output.count,
@@ -183,6 +256,8 @@ impl DynamoDb {
                 )
             }
         };
+        span.record("aws.dynamodb.count", count);
+        span.record("aws.dynamodb.scanned_count", scanned);
         Ok(PageResponse {
             items: if counting_only {
                 None
@@ -194,6 +269,84 @@ impl DynamoDb {
             last_evaluated_key,
         })
     }
+}
+
+/// One item of a transaction as the SDK types it.
+fn sdk_transact_item(item: &TransactItem) -> crate::Result<TransactWriteItem> {
+    let names = (!item.names.is_empty()).then(|| item.names.clone());
+    let values = (!item.values.is_empty()).then(|| item.values.clone());
+    let on_failure = item
+        .return_item_on_failure
+        .then_some(ReturnValuesOnConditionCheckFailure::AllOld);
+    let invalid = |err: aws_sdk_dynamodb::error::BuildError| Error::InvalidTransaction {
+        reason: format!(
+            "a {} on `{}` could not be built: {err}",
+            item.action.name(),
+            item.table
+        ),
+    };
+    let builder = TransactWriteItem::builder();
+    Ok(match &item.action {
+        TransactAction::Put { item: put } => builder.put(
+            Put::builder()
+                .table_name(&item.table)
+                .set_item(Some(put.clone()))
+                .set_condition_expression(item.condition.clone())
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure)
+                .build()
+                .map_err(invalid)?,
+        ),
+        TransactAction::Update {
+            key,
+            update_expression,
+        } => builder.update(
+            Update::builder()
+                .table_name(&item.table)
+                .set_key(Some(key.clone()))
+                .update_expression(update_expression)
+                .set_condition_expression(item.condition.clone())
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure)
+                .build()
+                .map_err(invalid)?,
+        ),
+        TransactAction::Delete { key } => builder.delete(
+            Delete::builder()
+                .table_name(&item.table)
+                .set_key(Some(key.clone()))
+                .set_condition_expression(item.condition.clone())
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure)
+                .build()
+                .map_err(invalid)?,
+        ),
+        TransactAction::ConditionCheck { key } => builder.condition_check(
+            ConditionCheck::builder()
+                .table_name(&item.table)
+                .set_key(Some(key.clone()))
+                .set_condition_expression(item.condition.clone())
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure)
+                .build()
+                .map_err(invalid)?,
+        ),
+    }
+    .build())
+}
+
+/// Records a failed call on its span and sorts the error.
+fn failed<E: OperationError>(
+    span: &tracing::Span,
+    err: SdkError<E, HttpResponse>,
+    at: CallSite<'_>,
+) -> Error {
+    record_error(span, &err, false);
+    classify(err, at).into_error(at)
 }
 
 /// `client` with the SDK's retries turned off.
@@ -241,6 +394,7 @@ impl Backend for DynamoDb {
     ) -> BackendFuture<'a, PutOutcome> {
         Box::pin(async move {
             let at = self.call_site("PutItem", table);
+            let span = call_span("PutItem", &[table], &self.server);
             let result = self
                 .single_attempt
                 .put_item()
@@ -252,17 +406,24 @@ impl Backend for DynamoDb {
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
+                .set_return_consumed_capacity(self.return_capacity())
                 .send()
+                .instrument(span.clone())
                 .await;
             match result {
-                Ok(_) => Ok(PutOutcome::Written),
+                Ok(output) => {
+                    record_response(&span, &output, output.consumed_capacity());
+                    Ok(PutOutcome::Written)
+                }
                 Err(err) => match err.as_service_error() {
                     Some(PutItemError::ConditionalCheckFailedException(refused)) => {
+                        // An outcome (a duplicate, or our own earlier write), not a failure.
+                        record_error(&span, &err, true);
                         Ok(PutOutcome::Exists {
                             existing: refused.item().cloned(),
                         })
                     }
-                    _ => Err(classify(err, at).into_error(at)),
+                    _ => Err(failed(&span, err, at)),
                 },
             }
         })
@@ -286,13 +447,19 @@ impl Backend for DynamoDb {
                     .or_default()
                     .push(WriteRequest::builder().put_request(request).build());
             }
+            let mut tables: Vec<&str> = request_items.keys().map(String::as_str).collect();
+            tables.sort_unstable();
+            let span = call_span("BatchWriteItem", &tables, &self.server);
             let output = self
                 .client
                 .batch_write_item()
                 .set_request_items(Some(request_items))
+                .set_return_consumed_capacity(self.return_capacity())
                 .send()
+                .instrument(span.clone())
                 .await
-                .map_err(|err| classify(err, at).into_error(at))?;
+                .map_err(|err| failed(&span, err, at))?;
+            record_response(&span, &output, output.consumed_capacity());
             let unprocessed: Vec<(String, String)> = output
                 .unprocessed_items
                 .unwrap_or_default()
@@ -328,15 +495,64 @@ impl Backend for DynamoDb {
     ) -> BackendFuture<'a, Option<Item>> {
         Box::pin(async move {
             let at = self.call_site("GetItem", table);
+            let span = call_span("GetItem", &[table], &self.server);
             let output = self
                 .client
                 .get_item()
                 .table_name(table)
                 .set_key(Some(key))
+                .set_return_consumed_capacity(self.return_capacity())
                 .send()
+                .instrument(span.clone())
                 .await
-                .map_err(|err| classify(err, at).into_error(at))?;
+                .map_err(|err| failed(&span, err, at))?;
+            record_response(&span, &output, output.consumed_capacity());
             Ok(output.item)
+        })
+    }
+
+    fn batch_get<'a>(
+        &'a self,
+        table: &'a str,
+        def: &'a TableDef,
+        keys: Vec<Item>,
+    ) -> BackendFuture<'a, BatchGetResponse> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(BatchGetResponse::default());
+            }
+            let at = self.call_site("BatchGetItem", table);
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(|err| Error::InvalidEvent {
+                    event_type: def.event_type,
+                    reason: format!("could not build a BatchGetItem request: {err}"),
+                })?;
+            let span = call_span("BatchGetItem", &[table], &self.server);
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(table, request)
+                .set_return_consumed_capacity(self.return_capacity())
+                .send()
+                .instrument(span.clone())
+                .await
+                .map_err(|err| failed(&span, err, at))?;
+            record_response(&span, &output, output.consumed_capacity());
+            let items = output
+                .responses
+                .unwrap_or_default()
+                .into_values()
+                .flatten()
+                .collect();
+            let unprocessed = output
+                .unprocessed_keys
+                .unwrap_or_default()
+                .into_values()
+                .flat_map(|keys| keys.keys)
+                .collect();
+            Ok(BatchGetResponse { items, unprocessed })
         })
     }
 
@@ -348,11 +564,52 @@ impl Backend for DynamoDb {
         Box::pin(self.query_or_scan(plan, start))
     }
 
+    fn transact_write<'a>(
+        &'a self,
+        request: &'a TransactWrite,
+    ) -> BackendFuture<'a, TransactResult> {
+        Box::pin(async move {
+            let tables = request.tables();
+            let at = self.call_site("TransactWriteItems", &tables);
+            let items = request
+                .items
+                .iter()
+                .map(sdk_transact_item)
+                .collect::<crate::Result<Vec<_>>>()?;
+            // One attempt: the transaction layer retries with the same token.
+            let result = self
+                .single_attempt
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .set_client_request_token(request.client_request_token.clone())
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(TransactResult::Committed),
+                Err(err) => match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
+                        Ok(TransactResult::Canceled {
+                            reasons: canceled
+                                .cancellation_reasons()
+                                .iter()
+                                .map(|reason| CancellationReason {
+                                    code: reason.code().unwrap_or("None").to_owned(),
+                                    message: reason.message().map(str::to_owned),
+                                    item: reason.item().cloned(),
+                                })
+                                .collect(),
+                        })
+                    }
+                    _ => Err(classify(err, at).into_error(at)),
+                },
+            }
+        })
+    }
+
     fn with_retries_disabled(self: Arc<Self>) -> Arc<dyn Backend> {
         Arc::new(DynamoDb {
             client: self.single_attempt.clone(),
-            single_attempt: self.single_attempt.clone(),
-            endpoint_label: self.endpoint_label.clone(),
+            ..(*self).clone()
         })
     }
 }

@@ -7,53 +7,85 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
-use super::{Backend, BackendFuture, BatchPut, PageResponse, PutOutcome};
+use super::expression::parse_item;
+use super::transact::{
+    CancellationReason, KeySchema, TransactAction, TransactResult, TransactWrite,
+};
+use super::{
+    key_identity, key_part, Backend, BackendFuture, BatchGetResponse, BatchPut, PageResponse,
+    PutOutcome,
+};
 use crate::codec::Item;
-use crate::number::Number;
+use crate::error::Result;
 use crate::plan::memory::evaluate_request;
 use crate::plan::{Plan, Select};
-use crate::schema::{TableDef, EVENT_UUID};
+use crate::schema::TableDef;
+
+/// How long DynamoDB remembers a transaction's `ClientRequestToken`.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 
 /// In-memory tables, keyed by full table name; items in write order. Clones share the
 /// same tables.
+///
+/// Application tables written by transactions live here too, keyed by the key schema the
+/// transaction names; [`items`](Memory::items) reads them back.
 #[derive(Debug, Default, Clone)]
 pub struct Memory {
     tables: Arc<Mutex<HashMap<String, MemoryTable>>>,
+    /// The tokens of committed transactions, with when they were committed.
+    tokens: Arc<Mutex<HashMap<String, Instant>>>,
 }
+
+/// An item's identity in a table: its partition key and sort key values as text.
+type MemoryKey = (String, String);
 
 #[derive(Debug, Default)]
 struct MemoryTable {
-    /// (partition key, event_uuid) to the index in `items`.
-    keys: HashMap<(String, String), usize>,
+    /// (partition key, sort key) to the index in `items`.
+    keys: HashMap<MemoryKey, usize>,
     items: Vec<Item>,
 }
 
-fn key_part(value: Option<&AttributeValue>) -> String {
-    match value {
-        Some(AttributeValue::S(s)) => format!("S:{s}"),
-        // Canonical decimal text: equal numbers, and only those, share a key.
-        Some(AttributeValue::N(n)) => match Number::parse_unbounded(n) {
-            Ok(number) => format!("N:{number}"),
-            Err(_) => format!("N?:{n}"),
-        },
-        other => format!("{other:?}"),
+impl MemoryTable {
+    fn get(&self, key: &MemoryKey) -> Option<&Item> {
+        self.keys.get(key).map(|&index| &self.items[index])
     }
+
+    fn upsert(&mut self, key: MemoryKey, item: Item) {
+        match self.keys.get(&key) {
+            Some(&index) => self.items[index] = item,
+            None => {
+                self.keys.insert(key, self.items.len());
+                self.items.push(item);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &MemoryKey) {
+        if let Some(index) = self.keys.remove(key) {
+            self.items.remove(index);
+            for i in self.keys.values_mut() {
+                if *i > index {
+                    *i -= 1;
+                }
+            }
+        }
+    }
+}
+
+fn schema_key(schema: &KeySchema, item: &Item) -> MemoryKey {
+    (
+        key_part(item.get(&schema.partition_key)),
+        key_part(schema.sort_key.as_ref().and_then(|sort| item.get(sort))),
+    )
 }
 
 impl Memory {
     /// An empty backend.
     pub fn new() -> Memory {
         Memory::default()
-    }
-
-    fn key_of(def: &TableDef, item: &Item) -> (String, String) {
-        (
-            key_part(item.get(def.partition_key)),
-            key_part(item.get(EVENT_UUID)),
-        )
     }
 
     fn with_tables<T>(&self, f: impl FnOnce(&mut HashMap<String, MemoryTable>) -> T) -> T {
@@ -72,7 +104,7 @@ impl Memory {
         item: Item,
         overwrite: bool,
     ) -> Option<Item> {
-        let key = Memory::key_of(def, &item);
+        let key = key_identity(def, &item);
         self.with_tables(|tables| {
             let table = tables.entry(table_name.to_owned()).or_default();
             match table.keys.get(&key) {
@@ -103,6 +135,116 @@ impl Memory {
     /// Forgets every table and item.
     pub fn clear(&self) {
         self.with_tables(|tables| tables.clear());
+    }
+
+    /// A transaction, all or nothing, under the lock of the tables.
+    fn transact(&self, request: &TransactWrite) -> Result<TransactResult> {
+        request.validate()?;
+        let parsed = request
+            .items
+            .iter()
+            .map(parse_item)
+            .collect::<Result<Vec<_>>>()?;
+        let keys = request
+            .items
+            .iter()
+            .map(|item| item.key())
+            .collect::<Result<Vec<_>>>()?;
+        let mut tokens = self
+            .tokens
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tokens.retain(|_, committed| committed.elapsed() < TOKEN_LIFETIME);
+        if let Some(token) = &request.client_request_token {
+            if tokens.contains_key(token) {
+                // DynamoDB: a repeat of a committed request succeeds and changes nothing.
+                return Ok(TransactResult::Committed);
+            }
+        }
+        let result = self.with_tables(|tables| {
+            let empty = Item::new();
+            let identities: Vec<MemoryKey> = request
+                .items
+                .iter()
+                .zip(&keys)
+                .map(|(item, key)| schema_key(&item.key_schema, key))
+                .collect();
+            let existing: Vec<Option<Item>> = request
+                .items
+                .iter()
+                .zip(&identities)
+                .map(|(item, id)| tables.get(&item.table).and_then(|t| t.get(id)).cloned())
+                .collect();
+            // Every condition against the state before the transaction.
+            let mut reasons = Vec::with_capacity(request.items.len());
+            let mut canceled = false;
+            for ((item, parsed), old) in request.items.iter().zip(&parsed).zip(&existing) {
+                let holds = parsed
+                    .condition
+                    .as_ref()
+                    .is_none_or(|c| c.holds(old.as_ref().unwrap_or(&empty)));
+                if holds {
+                    reasons.push(CancellationReason::none());
+                } else {
+                    canceled = true;
+                    reasons.push(CancellationReason {
+                        code: "ConditionalCheckFailed".to_owned(),
+                        message: Some("The conditional request failed".to_owned()),
+                        item: if item.return_item_on_failure {
+                            old.clone()
+                        } else {
+                            None
+                        },
+                    });
+                }
+            }
+            if canceled {
+                return TransactResult::Canceled { reasons };
+            }
+            // Every new item, before anything is applied.
+            let mut writes: Vec<(usize, Option<Item>)> = Vec::with_capacity(request.items.len());
+            for (index, item) in request.items.iter().enumerate() {
+                let new = match &item.action {
+                    TransactAction::Put { item } => Some(item.clone()),
+                    TransactAction::Update { key, .. } => {
+                        let update = parsed[index].update.as_ref();
+                        match update.map(|u| u.apply(existing[index].as_ref(), key)) {
+                            Some(Ok(new)) => Some(new),
+                            Some(Err(message)) => {
+                                let mut reasons: Vec<CancellationReason> = request
+                                    .items
+                                    .iter()
+                                    .map(|_| CancellationReason::none())
+                                    .collect();
+                                reasons[index] = CancellationReason {
+                                    code: "ValidationError".to_owned(),
+                                    message: Some(message),
+                                    item: None,
+                                };
+                                return TransactResult::Canceled { reasons };
+                            }
+                            None => continue,
+                        }
+                    }
+                    TransactAction::Delete { .. } => None,
+                    TransactAction::ConditionCheck { .. } => continue,
+                };
+                writes.push((index, new));
+            }
+            for (index, new) in writes {
+                let item = &request.items[index];
+                let table = tables.entry(item.table.clone()).or_default();
+                match new {
+                    Some(new) => table.upsert(identities[index].clone(), new),
+                    None => table.remove(&identities[index]),
+                }
+            }
+            TransactResult::Committed
+        });
+        if let (TransactResult::Committed, Some(token)) = (&result, &request.client_request_token) {
+            tokens.insert(token.clone(), Instant::now());
+        }
+        Ok(result)
     }
 }
 
@@ -139,7 +281,7 @@ impl Backend for Memory {
         def: &'a TableDef,
         key: Item,
     ) -> BackendFuture<'a, Option<Item>> {
-        let key = Memory::key_of(def, &key);
+        let key = key_identity(def, &key);
         let found = self.with_tables(|tables| {
             let table = tables.get(table)?;
             table
@@ -148,6 +290,29 @@ impl Backend for Memory {
                 .map(|&index| table.items[index].clone())
         });
         Box::pin(async move { Ok(found) })
+    }
+
+    fn batch_get<'a>(
+        &'a self,
+        table: &'a str,
+        def: &'a TableDef,
+        keys: Vec<Item>,
+    ) -> BackendFuture<'a, BatchGetResponse> {
+        let items = self.with_tables(|tables| {
+            let Some(table) = tables.get(table) else {
+                return Vec::new();
+            };
+            keys.iter()
+                .filter_map(|key| table.keys.get(&key_identity(def, key)))
+                .map(|&index| table.items[index].clone())
+                .collect()
+        });
+        Box::pin(async move {
+            Ok(BatchGetResponse {
+                items,
+                unprocessed: Vec::new(),
+            })
+        })
     }
 
     fn query_page<'a>(
@@ -166,6 +331,14 @@ impl Backend for Memory {
                 last_evaluated_key: response.last_evaluated_key,
             })
         })
+    }
+
+    fn transact_write<'a>(
+        &'a self,
+        request: &'a TransactWrite,
+    ) -> BackendFuture<'a, TransactResult> {
+        let result = self.transact(request);
+        Box::pin(async move { result })
     }
 
     fn with_retries_disabled(self: Arc<Self>) -> Arc<dyn Backend> {

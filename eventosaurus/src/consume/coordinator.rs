@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 
-use super::lease::{Checkpoint, Lease, Renewal};
+use super::lease::{Checkpoint, Lease, LeaseTable, Renewal};
 use super::shards::{self, ReadFrom, ShardInfo, StartingPosition};
 use super::stats::bump;
 use super::worker::{ShardWorker, ValidUntil, WorkerExit};
@@ -264,42 +264,8 @@ impl Coordinator {
         let Some(table) = self.shared.leases.clone() else {
             return Ok(());
         };
-        let me = table.owner().to_owned();
-        let expiry = self.shared.options.lease_expiry;
-        // 1. Renew what we hold; notice losses and hand-off requests.
-        let keys: Vec<String> = self.held.keys().cloned().collect();
-        for key in keys {
-            let sent = Instant::now();
-            match table.renew(&key).await {
-                Ok(Renewal::Renewed { pending_owner }) => {
-                    if let Some(held) = self.held.get_mut(&key) {
-                        held.last_renewed = sent;
-                        held.valid_until.extend(sent + expiry * 2 / 3);
-                    }
-                    if let Some(next) = pending_owner.filter(|p| *p != me) {
-                        if self.is_running(&key) {
-                            self.stop_worker_of(&key, Some(next));
-                        } else if table.release(&key, Some(&next)).await? {
-                            self.held.remove(&key);
-                            self.emit(&key, LeaseChangeKind::HandedOver { to: next });
-                        }
-                    }
-                }
-                Ok(Renewal::Lost) => self.lose(&key),
-                Err(error) => {
-                    let stale = self
-                        .held
-                        .get(&key)
-                        .is_some_and(|h| h.last_renewed.elapsed() > expiry * 2 / 3);
-                    tracing::warn!(%error, lease = %key, stale, "lease renewal failed");
-                    if stale {
-                        // Others may consider it expired soon: stop working it now.
-                        self.lose(&key);
-                    }
-                }
-            }
-        }
-        // 2. Read the group's leases and what changed since the last look.
+        self.renew_held(&table).await?;
+        // Read the group's leases and note what changed since the last look.
         self.leases = table.list().await?;
         let now = Instant::now();
         for lease in &self.leases {
@@ -321,41 +287,109 @@ impl Coordinator {
                 self.finished.insert(lease.key.clone());
             }
         }
-        let expired = |lease: &Lease, observed: &HashMap<String, Observed>| {
-            lease.owner.as_deref().is_some_and(|o| o != me)
-                && observed
-                    .get(&lease.key)
-                    .is_some_and(|o| now.duration_since(o.since) >= expiry)
-        };
-        // 3. Leases handed to us (or ours from an earlier life with the same worker id).
+        self.adopt_handed_over(table.owner());
+        self.balance(&table).await?;
+        self.start_held();
+        Ok(())
+    }
+
+    /// Renews every lease held; notices losses and hand-off requests.
+    async fn renew_held(&mut self, table: &LeaseTable) -> Result<()> {
+        let me = table.owner().to_owned();
+        let expiry = self.shared.options.lease_expiry;
+        let keys: Vec<String> = self.held.keys().cloned().collect();
+        for key in keys {
+            let sent = Instant::now();
+            match table.renew(&key).await {
+                Ok(Renewal::Renewed { pending_owner }) => {
+                    if let Some(held) = self.held.get_mut(&key) {
+                        held.last_renewed = sent;
+                        held.valid_until.extend(sent + expiry * 2 / 3);
+                    }
+                    if let Some(next) = pending_owner.filter(|p| *p != me) {
+                        if self.is_running(&key) {
+                            // Handed over once the worker finished its batch (on_exit).
+                            self.stop_worker_of(&key, Some(next));
+                        } else if table.release(&key, Some(&next)).await? {
+                            self.held.remove(&key);
+                            self.emit(&key, LeaseChangeKind::HandedOver { to: next });
+                        }
+                    }
+                }
+                Ok(Renewal::Lost) => self.lose(&key),
+                Err(error) => {
+                    let stale = self
+                        .held
+                        .get(&key)
+                        .is_some_and(|h| h.last_renewed.elapsed() > expiry * 2 / 3);
+                    tracing::warn!(%error, lease = %key, stale, "lease renewal failed");
+                    if stale {
+                        // Others may consider it expired soon: stop working it now.
+                        self.lose(&key);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether another process's lease has not moved for the expiry, by our clock.
+    fn is_expired(&self, lease: &Lease, me: &str) -> bool {
+        let expiry = self.shared.options.lease_expiry;
+        lease.owner.as_deref().is_some_and(|o| o != me)
+            && self
+                .observed
+                .get(&lease.key)
+                .is_some_and(|o| o.since.elapsed() >= expiry)
+    }
+
+    fn hold(&mut self, lease: &Lease) {
+        let now = Instant::now();
+        self.held.insert(
+            lease.key.clone(),
+            Held {
+                last_renewed: now,
+                valid_until: ValidUntil::new(now + self.shared.options.lease_expiry * 2 / 3),
+                checkpoint: lease.checkpoint.clone(),
+            },
+        );
+        bump(&self.shared.counters.leases_taken);
+        self.emit_at(
+            &lease.key,
+            LeaseChangeKind::Acquired,
+            lease.checkpoint.clone(),
+        );
+    }
+
+    /// Leases handed to us (or ours from an earlier life with the same worker id).
+    fn adopt_handed_over(&mut self, me: &str) {
         let adopted: Vec<Lease> = self
             .leases
             .iter()
-            .filter(|l| l.owner.as_deref() == Some(me.as_str()) && !self.held.contains_key(&l.key))
+            .filter(|l| l.owner.as_deref() == Some(me) && !self.held.contains_key(&l.key))
             .filter(|l| !l.is_finished())
             .cloned()
             .collect();
         for lease in adopted {
-            self.held.insert(
-                lease.key.clone(),
-                Held {
-                    last_renewed: now,
-                    valid_until: ValidUntil::new(now + expiry * 2 / 3),
-                    checkpoint: lease.checkpoint.clone(),
-                },
-            );
-            bump(&self.shared.counters.leases_taken);
-            self.emit_at(&lease.key, LeaseChangeKind::Acquired, lease.checkpoint);
+            self.hold(&lease);
         }
-        // 4. Balance: take free or expired leases up to a fair share, else ask for one.
-        let active: Vec<&Lease> = self.leases.iter().filter(|l| !l.is_finished()).collect();
-        let mut owners: HashSet<String> = active
+    }
+
+    /// Takes free or expired leases up to a fair share, else asks a busier process for one.
+    async fn balance(&mut self, table: &LeaseTable) -> Result<()> {
+        let me = table.owner().to_owned();
+        let active: Vec<Lease> = self
+            .leases
             .iter()
-            .filter(|l| !expired(l, &self.observed))
-            .filter_map(|l| l.owner.clone())
+            .filter(|l| !l.is_finished())
+            .cloned()
             .collect();
-        owners.insert(me.clone());
-        let target = active.len().div_ceil(owners.len().max(1));
+        let expired: HashSet<String> = active
+            .iter()
+            .filter(|l| self.is_expired(l, &me))
+            .map(|l| l.key.clone())
+            .collect();
+        let target = fair_share(&active, &expired, &me);
         let requested = active
             .iter()
             .filter(|l| {
@@ -364,55 +398,36 @@ impl Coordinator {
             })
             .count();
         let mut mine = self.held.len() + requested;
-        let ready: HashSet<String> = self.ready_lease_keys();
-        let candidates: Vec<Lease> = active
+        let ready = self.ready_lease_keys();
+        let candidates: Vec<&Lease> = active
             .iter()
             .filter(|l| ready.contains(&l.key) && !self.held.contains_key(&l.key))
-            .filter(|l| l.owner.is_none() || expired(l, &self.observed))
-            .map(|l| (*l).clone())
+            .filter(|l| l.owner.is_none() || expired.contains(&l.key))
             .collect();
         for lease in candidates {
             if mine >= target {
                 break;
             }
-            if let Some(taken) = table.take(&lease).await? {
+            // The taken lease carries the checkpoint as of the take: no other process can
+            // move it any more.
+            if let Some(taken) = table.take(lease).await? {
                 mine += 1;
-                // The checkpoint written by the conditional take's read: no other process
-                // can move it any more.
-                self.held.insert(
-                    taken.key.clone(),
-                    Held {
-                        last_renewed: Instant::now(),
-                        valid_until: ValidUntil::new(Instant::now() + expiry * 2 / 3),
-                        checkpoint: taken.checkpoint.clone(),
-                    },
-                );
-                bump(&self.shared.counters.leases_taken);
-                self.emit_at(&taken.key, LeaseChangeKind::Acquired, taken.checkpoint);
+                self.hold(&taken);
             }
         }
         if mine < target {
-            let mut counts: HashMap<&str, usize> = HashMap::new();
-            // A lease already asked for is on its way out of its owner's share.
-            for lease in active.iter().filter(|l| l.pending_owner.is_none()) {
-                if let Some(owner) = lease.owner.as_deref() {
-                    *counts.entry(owner).or_default() += 1;
-                }
-            }
-            let victim = active.iter().find(|l| {
-                l.owner
-                    .as_deref()
-                    .is_some_and(|o| o != me && counts.get(o).copied().unwrap_or(0) > target)
-                    && l.pending_owner.is_none()
-                    && !expired(l, &self.observed)
-            });
-            if let Some(lease) = victim {
+            if let Some(lease) = handoff_victim(&active, &expired, &me, target) {
                 if table.request_handoff(lease).await? {
                     tracing::info!(lease = %lease.key, from = ?lease.owner, "asked for a lease to balance the group");
                 }
             }
         }
-        // 5. Work every held lease whose shard is ready.
+        Ok(())
+    }
+
+    /// Starts a worker for every held lease whose shard is ready.
+    fn start_held(&mut self) {
+        let ready = self.ready_lease_keys();
         let to_start: Vec<(ShardInfo, ReadFrom, ValidUntil)> = self
             .held
             .iter()
@@ -429,7 +444,6 @@ impl Coordinator {
         for (shard, from, valid_until) in to_start {
             self.start_worker(shard, from, Some(valid_until));
         }
-        Ok(())
     }
 
     /// Keys of leases whose shard is known and may be read (parents first).
@@ -524,5 +538,92 @@ impl Coordinator {
         for key in keys {
             self.release(&key, None).await;
         }
+    }
+}
+
+/// Each live process's fair share of the active leases: their number divided by the live
+/// owners (those holding a lease that is not expired, plus `me`), rounded up.
+fn fair_share(active: &[Lease], expired: &HashSet<String>, me: &str) -> usize {
+    let mut owners: HashSet<&str> = active
+        .iter()
+        .filter(|l| !expired.contains(&l.key))
+        .filter_map(|l| l.owner.as_deref())
+        .collect();
+    owners.insert(me);
+    active.len().div_ceil(owners.len())
+}
+
+/// A lease to ask for: one of a live process holding more than `target` leases (not counting
+/// leases already asked for), not asked for yet.
+fn handoff_victim<'a>(
+    active: &'a [Lease],
+    expired: &HashSet<String>,
+    me: &str,
+    target: usize,
+) -> Option<&'a Lease> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for lease in active.iter().filter(|l| l.pending_owner.is_none()) {
+        if let Some(owner) = lease.owner.as_deref() {
+            *counts.entry(owner).or_default() += 1;
+        }
+    }
+    active.iter().find(|l| {
+        l.owner
+            .as_deref()
+            .is_some_and(|o| o != me && counts.get(o).copied().unwrap_or(0) > target)
+            && l.pending_owner.is_none()
+            && !expired.contains(&l.key)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(key: &str, owner: Option<&str>, pending: Option<&str>) -> Lease {
+        Lease {
+            key: key.to_owned(),
+            table: "t".to_owned(),
+            shard_id: key.to_owned(),
+            parent_shard_id: None,
+            owner: owner.map(str::to_owned),
+            counter: 1,
+            checkpoint: None,
+            pending_owner: pending.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_newcomer_asks_the_busiest_process_for_one_lease() {
+        let active = vec![
+            lease("a", Some("p1"), None),
+            lease("b", Some("p1"), None),
+            lease("c", Some("p1"), None),
+        ];
+        let none = HashSet::new();
+        assert_eq!(fair_share(&active, &none, "p1"), 3);
+        assert_eq!(fair_share(&active, &none, "p2"), 2);
+        assert_eq!(
+            handoff_victim(&active, &none, "p2", 2).map(|l| l.key.as_str()),
+            Some("a")
+        );
+        // Once one is asked for, p1's share counts 2: no second request.
+        let asked = vec![
+            lease("a", Some("p1"), Some("p2")),
+            lease("b", Some("p1"), None),
+            lease("c", Some("p1"), None),
+        ];
+        assert!(handoff_victim(&asked, &none, "p2", 2).is_none());
+    }
+
+    #[test]
+    fn expired_owners_do_not_count() {
+        let active = vec![
+            lease("a", Some("dead"), None),
+            lease("b", Some("dead"), None),
+        ];
+        let expired: HashSet<String> = ["a".to_owned(), "b".to_owned()].into();
+        assert_eq!(fair_share(&active, &expired, "p2"), 2);
+        assert!(handoff_victim(&active, &expired, "p2", 0).is_none());
     }
 }

@@ -191,10 +191,24 @@ pub(crate) async fn shard_iterator(
         ReadFrom::TrimHorizon => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
         ReadFrom::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
     };
-    match request.send().await {
-        Ok(out) => Ok(out.shard_iterator),
-        Err(err) => Err(iterator_failure(err, at)),
+    match tokio::time::timeout(READ_TIMEOUT, request.send()).await {
+        Ok(Ok(out)) => Ok(out.shard_iterator),
+        Ok(Err(err)) => Err(iterator_failure(err, at)),
+        Err(_) => Err(timed_out(at)),
     }
+}
+
+/// How long one stream call may take before it is abandoned and retried: a connection that
+/// never answers must not stall a shard for ever.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn timed_out(at: CallSite<'_>) -> ReadFailure {
+    ReadFailure::Other(Error::Network {
+        endpoint: at.endpoint.to_owned(),
+        operation: at.operation,
+        table: at.table.to_owned(),
+        source: format!("no answer within {} s", READ_TIMEOUT.as_secs()).into(),
+    })
 }
 
 /// What went wrong reading a shard, sorted by what the reader does about it.
@@ -228,20 +242,24 @@ pub(crate) async fn get_records(
     iterator: String,
     limit: i32,
 ) -> std::result::Result<GetRecordsOutput, ReadFailure> {
-    match streams
-        .get_records()
-        .shard_iterator(iterator)
-        .limit(limit)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out),
-        Err(err) => Err(match err.as_service_error() {
-            Some(GetRecordsError::ExpiredIteratorException(_)) => ReadFailure::ExpiredIterator,
-            Some(GetRecordsError::TrimmedDataAccessException(_)) => ReadFailure::Trimmed,
-            Some(GetRecordsError::ResourceNotFoundException(_)) => ReadFailure::Gone,
-            _ => ReadFailure::Other(classify(err, at).into_error(at)),
-        }),
+    let request = streams.get_records().shard_iterator(iterator).limit(limit);
+    match tokio::time::timeout(READ_TIMEOUT, request.send()).await {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(err)) => Err(records_failure(err, at)),
+        Err(_) => Err(timed_out(at)),
+    }
+}
+
+/// Sorts a GetRecords error by its typed variant.
+fn records_failure(
+    err: SdkError<GetRecordsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+    at: CallSite<'_>,
+) -> ReadFailure {
+    match err.as_service_error() {
+        Some(GetRecordsError::ExpiredIteratorException(_)) => ReadFailure::ExpiredIterator,
+        Some(GetRecordsError::TrimmedDataAccessException(_)) => ReadFailure::Trimmed,
+        Some(GetRecordsError::ResourceNotFoundException(_)) => ReadFailure::Gone,
+        _ => ReadFailure::Other(classify(err, at).into_error(at)),
     }
 }
 
@@ -285,6 +303,68 @@ mod tests {
         assert_eq!(ids(&["a"]), ["b", "c", "e"]);
         assert_eq!(ids(&["a", "b"]), ["c", "d", "e"]);
         assert_eq!(ids(&["a", "b", "c", "d", "e"]), Vec::<String>::new());
+    }
+
+    fn service_error<E>(
+        error: E,
+        status: u16,
+    ) -> SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse> {
+        let raw = aws_sdk_dynamodb::config::http::HttpResponse::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(error, raw)
+    }
+
+    #[test]
+    fn read_errors_are_sorted_by_their_typed_variant() {
+        use aws_sdk_dynamodbstreams::types::error::{
+            ExpiredIteratorException, ResourceNotFoundException, TrimmedDataAccessException,
+        };
+        let at = CallSite {
+            operation: "GetRecords",
+            table: "p_t",
+            endpoint: "http://127.0.0.1:9",
+        };
+        let expired = GetRecordsError::ExpiredIteratorException(
+            ExpiredIteratorException::builder()
+                .message("expired")
+                .build(),
+        );
+        assert!(matches!(
+            records_failure(service_error(expired, 400), at),
+            ReadFailure::ExpiredIterator
+        ));
+        let trimmed = GetRecordsError::TrimmedDataAccessException(
+            TrimmedDataAccessException::builder()
+                .message("trimmed")
+                .build(),
+        );
+        assert!(matches!(
+            records_failure(service_error(trimmed, 400), at),
+            ReadFailure::Trimmed
+        ));
+        let gone = GetRecordsError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().message("gone").build(),
+        );
+        assert!(matches!(
+            records_failure(service_error(gone, 400), at),
+            ReadFailure::Gone
+        ));
+        let trimmed = GetShardIteratorError::TrimmedDataAccessException(
+            TrimmedDataAccessException::builder()
+                .message("trimmed")
+                .build(),
+        );
+        assert!(matches!(
+            iterator_failure(service_error(trimmed, 400), at),
+            ReadFailure::Trimmed
+        ));
+        let other = GetRecordsError::unhandled("boom");
+        match records_failure(service_error(other, 500), at) {
+            ReadFailure::Other(error) => assert!(error.is_retryable(), "{error}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -8,13 +8,16 @@
 //! * [`EventStore`]: what `event.store(&store)` calls; [`Store`](crate::Store) implements it.
 //! * [`StoreOutcome`] and [`StoredEvent`]: what a write returns and what a read returns.
 //! * [`CreatedAt`]: the typed `created_at`; [`PartitionKeyValue`]: the key types.
+//! * [`Envelope`]: an event as it is published (type, data, linked records, source, key).
 
 mod created_at;
+mod envelope;
 mod outcome;
 mod partition_key;
 mod storable;
 
 pub use created_at::{CreatedAt, ParseCreatedAtError};
+pub use envelope::Envelope;
 pub use outcome::{StoreOutcome, StoredEvent};
 pub use partition_key::PartitionKeyValue;
 pub use storable::{EventStore, OnError, Storable};

@@ -56,6 +56,9 @@ pub struct StoredEvent<E> {
     pub event_uuid: Uuid,
     /// Its `created_at`.
     pub created_at: CreatedAt,
+    /// The service that stored it (`event_source`), when the storing store had a source
+    /// configured.
+    pub source: Option<String>,
 }
 
 impl<E> std::ops::Deref for StoredEvent<E> {

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
@@ -38,6 +39,28 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
     ///
     /// See [`event_id`](crate::event_id) for the format.
     fn composite_key(&self) -> Option<String>;
+
+    /// The event's own attributes as an item (without `event_uuid` and `created_at`).
+    ///
+    /// The default is `serde_dynamo::to_item`. `#[derive(Storable)]` generates a direct
+    /// encoder that builds the same item without serde for fields of known scalar types
+    /// (see [`codec::fast`](crate::codec::fast)). Called by [`codec::encode`](crate::codec::encode).
+    #[doc(hidden)]
+    fn encode_attributes(
+        &self,
+    ) -> std::result::Result<std::collections::HashMap<String, AttributeValue>, serde_dynamo::Error>
+    {
+        serde_dynamo::to_item(self)
+    }
+
+    /// The event from an item's own attributes: the mirror of `encode_attributes`. The
+    /// default is `serde_dynamo::from_item`.
+    #[doc(hidden)]
+    fn decode_attributes(
+        item: std::collections::HashMap<String, AttributeValue>,
+    ) -> std::result::Result<Self, serde_dynamo::Error> {
+        serde_dynamo::from_item(item)
+    }
 
     /// The id this event is stored under: derived from the composite key, or random.
     fn event_uuid(&self) -> Uuid {

@@ -46,6 +46,8 @@
 //!         AttributeDef { name: "person_id", field: "person_id", attribute_type: AttributeType::Number },
 //!         AttributeDef { name: "phone_number", field: "phone_number", attribute_type: AttributeType::String },
 //!     ],
+//!     linked: None,
+//!     shard_by: None,
 //! };
 //! let c = Condition::parse(&DEF, "person_id in 1,2").unwrap();
 //! assert_eq!(c.operator, Operator::In);
@@ -452,6 +454,8 @@ mod tests {
                 attribute_type: AttributeType::Other,
             },
         ],
+        linked: None,
+        shard_by: None,
     };
 
     fn n(v: &str) -> AttributeValue {

@@ -128,6 +128,8 @@ mod tests {
         partition_key_type: KeyAttributeType::Number,
         composite_key: &[],
         attributes: &[],
+        linked: None,
+        shard_by: None,
     };
 
     fn item(pk: &str, uuid: &str, created_at: &str, n: &str) -> Item {

@@ -476,6 +476,8 @@ mod tests {
             field: "status",
             attribute_type: AttributeType::String,
         }],
+        linked: None,
+        shard_by: None,
     };
 
     fn n(v: &str) -> AttributeValue {

@@ -31,8 +31,10 @@
 //! ```
 //!
 //! Then `.run(&store)` returns every match, `.count(&store)` counts them with
-//! `Select=COUNT`, and `.stream(&store)` yields [`Page`]s whose [`Cursor`] resumes with
-//! `.after(cursor)`. Types are checked at compile time: a string for a number field, or
+//! `Select=COUNT`, `.events(&store)` is a `futures` [`Stream`](futures_core::Stream) of the
+//! matching events ([`Events`]) and `.pages(&store)` one of [`Page`]s ([`Pages`]) whose
+//! [`Cursor`] resumes with `.after(cursor)`; both fetch a page only when the consumer asks
+//! for more. Types are checked at compile time: a string for a number field, or
 //! `begins_with`/`contains` on a number field, does not compile.
 //!
 //! The layers, so that other backends (the in-memory test mode, the CLI) reuse them:
@@ -52,7 +54,7 @@ pub use crate::plan::{
     dynamic, json, matches_all, memory, values_equal, Condition, Cursor, Expressions, Operation,
     Operator, ParseConditionError, Plan, QueryOptions, Select,
 };
-pub use exec::{Page, Pages};
+pub use exec::{Events, Page, Pages};
 pub use typed::{
     begins_with, between, contains, eq, ge, gt, is_in, le, lt, ne, not_contains, Compare, Cond,
     ContainerField, Containment, CreatedAtField, EventUuidField, IntoCondition, Prefix, Query,

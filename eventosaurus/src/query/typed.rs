@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::exec::Pages;
+use super::exec::{Events, Pages};
 use crate::backend::{collect_items, count_items};
 use crate::codec;
 use crate::error::{Error, QueryProblem, Result};
@@ -490,11 +490,25 @@ impl<E: Storable> Query<E> {
         .await
     }
 
-    /// The matching events page by page, fetched lazily: each
-    /// [`next_page`](Pages::next_page) sends one request (skipping requests that matched
-    /// nothing). A planning error is the first item.
-    pub fn stream(&self, store: &Store) -> Pages<E> {
+    /// The matching events page by page, as a [`Stream`](futures_core::Stream) of
+    /// [`Page`](super::Page)s fetched lazily: each page is one request (requests that matched
+    /// nothing are skipped), sent when the consumer asks for it. A planning error is the
+    /// first item. Each page's cursor resumes the query with [`after`](Query::after).
+    pub fn pages(&self, store: &Store) -> Pages<E> {
         Pages::new(store, self.plan(store.environment_prefix()))
+    }
+
+    /// The same as [`pages`](Query::pages) (its older name): use
+    /// `while let Some(page) = pages.next_page().await` or `StreamExt::next`.
+    pub fn stream(&self, store: &Store) -> Pages<E> {
+        self.pages(store)
+    }
+
+    /// The matching events one by one, as a [`Stream`](futures_core::Stream) that fetches a
+    /// page when the previous one has been consumed, never earlier: it holds at most one
+    /// page (back-pressure). A planning error is the first item. See [`Events`].
+    pub fn events(&self, store: &Store) -> Events<E> {
+        Events::new(store, self.plan(store.environment_prefix()))
     }
 }
 
@@ -568,6 +582,20 @@ macro_rules! __query_builder_methods {
                 store: &::eventosaurus::Store,
             ) -> ::eventosaurus::query::Pages<$event> {
                 self.0.stream(store)
+            }
+            /// See [`Query::pages`](::eventosaurus::query::Query::pages): a `Stream` of pages, fetched as consumed.
+            pub fn pages(
+                &self,
+                store: &::eventosaurus::Store,
+            ) -> ::eventosaurus::query::Pages<$event> {
+                self.0.pages(store)
+            }
+            /// See [`Query::events`](::eventosaurus::query::Query::events): a `Stream` of events, one page held at most.
+            pub fn events(
+                &self,
+                store: &::eventosaurus::Store,
+            ) -> ::eventosaurus::query::Events<$event> {
+                self.0.events(store)
             }
             /// The generic [`Query`](::eventosaurus::query::Query) this builder wraps.
             pub fn into_query(self) -> ::eventosaurus::query::Query<$event> {

@@ -316,6 +316,13 @@ mod tests {
             .attribute_definitions(attribute("person_id", N))
             .attribute_definitions(attribute(EVENT_UUID, S))
             .attribute_definitions(attribute(CREATED_AT, S))
+            .stream_specification(
+                sdk::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(sdk::StreamViewType::NewImage)
+                    .build()
+                    .unwrap(),
+            )
     }
 
     fn spec() -> TableSpec {
@@ -367,6 +374,10 @@ mod tests {
                 Drift::MissingIndex {
                     index: CREATED_AT_INDEX.into()
                 },
+                Drift::WrongStream(crate::table_stream::StreamDrift {
+                    expected: crate::table_stream::StreamView::NewImage,
+                    actual: None,
+                }),
             ]
         );
         assert_eq!(

@@ -117,7 +117,8 @@ async fn the_applications_binary_manages_the_tables_of_its_library_events() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t["event_type"].as_str().unwrap())
+        // The consumers' lease table of the environment has no event type.
+        .filter_map(|t| t["event_type"].as_str())
         .collect();
     assert_eq!(event_types, ["OrderPlaced", "RefundIssued"]);
     let checked = stdout(&shop_events(&prefix, &["check-tables"]));

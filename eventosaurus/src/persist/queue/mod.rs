@@ -235,7 +235,7 @@ impl AsyncQueue {
     fn enqueue(&self, permit: mpsc::Permit<'_, Job>, write: EventWrite) -> StoreOutcome {
         let outcome = StoreOutcome::Enqueued {
             event_uuid: write.event_uuid,
-            created_at: write.created_at.clone(),
+            created_at: write.created_at,
         };
         let seq = self.shared.counters.enqueue();
         permit.send(Job {

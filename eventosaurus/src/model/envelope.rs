@@ -1,0 +1,282 @@
+//! [`Envelope`]: an event as it is published, e.g. by a relay to a Kinesis stream.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value};
+use uuid::Uuid;
+
+use super::{CreatedAt, Storable, StoredEvent};
+use crate::error::{Error, Result};
+use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, SOURCE};
+
+/// An event as it is published: its type, its data, its linked records, the service that
+/// stored it and the key that orders it. Serializes to one JSON object:
+///
+/// ```json
+/// {"event": "Classification", "source": "panoptes", "event_uuid": "…", "created_at": "2026-11-25T10:00:00.000Z",
+///  "partition_key": "1138", "data": {"workflow_id": 1138, "subject_id": 5, …}, "linked": {"subjects": […]}}
+/// ```
+///
+/// * `event`: the event type's name ([`TableDef::event_type`]): one table is one type, so it
+///   is not stored with each item.
+/// * `source`: the service that stored the event (`event_source`, written only when a
+///   source is configured); `null` otherwise.
+/// * `partition_key`: the value of the `shard_by` field as text, else the event's partition
+///   key: events with the same one are published in order.
+/// * `data`: the event's attributes, without `event_uuid`, `created_at`, `event_source` and
+///   the linked field. Numbers are JSON numbers (integers beyond 64 bits and decimals as
+///   doubles), sets are arrays, binaries are arrays of byte values.
+/// * `linked`: the value of the `#[eventosaurus(linked)]` field, `null` when the type has
+///   none (or the value is missing).
+///
+/// Build it from an item as read from the table or its stream ([`Envelope::from_item`]) or
+/// from a [`StoredEvent`] ([`Envelope::from_stored`]); both give the same envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The event type's name, e.g. `PhoneCall`.
+    pub event: String,
+    /// The service that stored the event, if one was configured.
+    pub source: Option<String>,
+    /// The event's id.
+    pub event_uuid: Uuid,
+    /// When it was stored.
+    pub created_at: CreatedAt,
+    /// The key that orders publication: the `shard_by` field's value, else the partition key.
+    pub partition_key: String,
+    /// The event's own attributes (without the linked field).
+    pub data: Map<String, Value>,
+    /// The linked records, if the type declares a linked field.
+    pub linked: Option<Value>,
+}
+
+impl Envelope {
+    /// The envelope of an item of `def`'s table (as read with GetItem, a query, or from a
+    /// stream record's `NewImage`).
+    ///
+    /// Fails with [`Error::Decode`] if the item lacks its `event_uuid`, `created_at` or
+    /// partition key.
+    pub fn from_item(def: &TableDef, item: &HashMap<String, AttributeValue>) -> Result<Envelope> {
+        let error = |reason: String| Error::Decode {
+            event_type: def.event_type,
+            table: def.name.to_owned(),
+            reason,
+        };
+        let mut item = item.clone();
+        let event_uuid = match item.remove(EVENT_UUID) {
+            Some(AttributeValue::S(s)) => Uuid::parse_str(&s)
+                .map_err(|e| error(format!("`{EVENT_UUID}` {s:?} is not a UUID: {e}")))?,
+            _ => return Err(error(format!("the item has no string `{EVENT_UUID}`"))),
+        };
+        let created_at = match item.remove(CREATED_AT) {
+            Some(AttributeValue::S(s)) => {
+                CreatedAt::parse(&s).map_err(|e| error(format!("`{CREATED_AT}`: {e}")))?
+            }
+            _ => return Err(error(format!("the item has no string `{CREATED_AT}`"))),
+        };
+        let source = if def.attributes.iter().any(|a| a.name == SOURCE) {
+            None // the event's own field of that name: data
+        } else {
+            match item.remove(SOURCE) {
+                Some(AttributeValue::S(source)) => Some(source),
+                _ => None,
+            }
+        };
+        let partition_key = def
+            .shard_by
+            .and_then(|name| key_text(item.get(name)))
+            .or_else(|| key_text(item.get(def.partition_key)))
+            .ok_or_else(|| {
+                error(format!(
+                    "the item has no string or number partition key `{}`",
+                    def.partition_key
+                ))
+            })?;
+        let linked = def
+            .linked
+            .and_then(|name| item.remove(name))
+            .map(|value| to_json(&value));
+        let data = item.iter().map(|(k, v)| (k.clone(), to_json(v))).collect();
+        Ok(Envelope {
+            event: def.event_type.to_owned(),
+            source,
+            event_uuid,
+            created_at,
+            partition_key,
+            data,
+            linked,
+        })
+    }
+
+    /// The envelope of an event read back (from a query or `get`): the same as
+    /// [`from_item`](Envelope::from_item) of its item.
+    pub fn from_stored<E: Storable>(stored: &StoredEvent<E>) -> Result<Envelope> {
+        let def = E::TABLE;
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&stored.event)
+            .map_err(|source| Error::Encode {
+                event_type: def.event_type,
+                table: def.name.to_owned(),
+                source,
+            })?;
+        item.insert(
+            EVENT_UUID.to_owned(),
+            AttributeValue::S(stored.event_uuid.hyphenated().to_string()),
+        );
+        item.insert(
+            CREATED_AT.to_owned(),
+            AttributeValue::S(stored.created_at.to_string()),
+        );
+        if let Some(source) = &stored.source {
+            item.entry(SOURCE.to_owned())
+                .or_insert_with(|| AttributeValue::S(source.clone()));
+        }
+        Envelope::from_item(def, &item)
+    }
+}
+
+/// A key value as text: a string as is, a number as stored.
+fn key_text(value: Option<&AttributeValue>) -> Option<String> {
+    match value? {
+        AttributeValue::S(s) => Some(s.clone()),
+        AttributeValue::N(n) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+fn number(n: &str) -> Value {
+    if let Ok(i) = n.parse::<i64>() {
+        return Value::Number(i.into());
+    }
+    if let Ok(u) = n.parse::<u64>() {
+        return Value::Number(u.into());
+    }
+    match n.parse::<f64>().ok().and_then(Number::from_f64) {
+        Some(f) => Value::Number(f),
+        None => Value::String(n.to_owned()),
+    }
+}
+
+/// An attribute value as plain JSON (not DynamoDB's typed JSON).
+fn to_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => number(n),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::B(b) => Value::Array(b.as_ref().iter().map(|x| Value::from(*x)).collect()),
+        AttributeValue::Ss(v) => Value::Array(v.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ns(v) => Value::Array(v.iter().map(|n| number(n)).collect()),
+        AttributeValue::Bs(v) => Value::Array(
+            v.iter()
+                .map(|b| Value::Array(b.as_ref().iter().map(|x| Value::from(*x)).collect()))
+                .collect(),
+        ),
+        AttributeValue::L(v) => Value::Array(v.iter().map(to_json).collect()),
+        AttributeValue::M(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+        other => Value::String(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{AttributeDef, AttributeType, KeyAttributeType};
+    use serde_json::json;
+
+    const DEF: TableDef = TableDef {
+        name: "classification",
+        event_type: "Classification",
+        partition_key: "subject_id",
+        partition_key_type: KeyAttributeType::Number,
+        composite_key: &[],
+        attributes: &[
+            AttributeDef {
+                name: "subject_id",
+                field: "subject_id",
+                attribute_type: AttributeType::Number,
+            },
+            AttributeDef {
+                name: "workflow",
+                field: "workflow",
+                attribute_type: AttributeType::String,
+            },
+            AttributeDef {
+                name: "subjects",
+                field: "subjects",
+                attribute_type: AttributeType::Other,
+            },
+        ],
+        linked: Some("subjects"),
+        shard_by: Some("workflow"),
+    };
+
+    fn item(pairs: Vec<(&str, AttributeValue)>) -> HashMap<String, AttributeValue> {
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    #[test]
+    fn an_item_becomes_an_envelope() {
+        let uuid = Uuid::from_u128(42);
+        let stored = item(vec![
+            ("subject_id", AttributeValue::N("5".into())),
+            ("workflow", AttributeValue::S("w-1".into())),
+            ("score", AttributeValue::N("0.25".into())),
+            ("tags", AttributeValue::Ss(vec!["a".into()])),
+            (
+                "subjects",
+                AttributeValue::L(vec![AttributeValue::M(
+                    [("id".to_owned(), AttributeValue::N("1".into()))].into(),
+                )]),
+            ),
+            (EVENT_UUID, AttributeValue::S(uuid.to_string())),
+            (
+                CREATED_AT,
+                AttributeValue::S("2026-11-25T10:00:00.000Z".into()),
+            ),
+            (SOURCE, AttributeValue::S("panoptes".into())),
+        ]);
+        let envelope = Envelope::from_item(&DEF, &stored).unwrap();
+        assert_eq!(
+            serde_json::to_value(&envelope).unwrap(),
+            json!({
+                "event": "Classification",
+                "source": "panoptes",
+                "event_uuid": uuid.to_string(),
+                "created_at": "2026-11-25T10:00:00.000Z",
+                "partition_key": "w-1",
+                "data": {"subject_id": 5, "workflow": "w-1", "score": 0.25, "tags": ["a"]},
+                "linked": [{"id": 1}],
+            })
+        );
+        let back: Envelope =
+            serde_json::from_value(serde_json::to_value(&envelope).unwrap()).unwrap();
+        assert_eq!(back, envelope);
+
+        // Without shard_by, source and linked value: the partition key, nulls.
+        let plain = TableDef {
+            shard_by: None,
+            ..DEF
+        };
+        let mut bare = stored.clone();
+        bare.remove(SOURCE);
+        bare.remove("subjects");
+        let envelope = Envelope::from_item(&plain, &bare).unwrap();
+        assert_eq!(
+            (
+                envelope.partition_key.as_str(),
+                envelope.source,
+                envelope.linked
+            ),
+            ("5", None, None)
+        );
+
+        bare.remove(EVENT_UUID);
+        assert!(matches!(
+            Envelope::from_item(&plain, &bare),
+            Err(Error::Decode { .. })
+        ));
+    }
+}
