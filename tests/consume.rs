@@ -468,6 +468,7 @@ async fn dedup_window_drops_repeats_of_an_event_uuid() {
     for number in ["first", "second"] {
         store
             .client()
+            .expect("a DynamoDB store")
             .put_item()
             .table_name(store.table_name(PhoneCall::TABLE))
             .item("person_id", AttributeValue::N("9".into()))

@@ -225,7 +225,7 @@ async fn events_stream_of_5000_holds_at_most_one_page(store: Store) {
             "{sent} requests sent after {consumed} events (page size {PAGE})"
         );
         assert!(held <= PAGE, "{held} items fetched but not consumed");
-        assert_eq!(held, events.items_held() as u64);
+        assert_eq!(held, events.buffered_items() as u64);
         assert_eq!(sent, events.requests());
         if consumed % 1_250 == 0 || consumed == 50 {
             // A slow consumer: while it does not poll, nothing more is fetched.

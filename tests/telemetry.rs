@@ -20,6 +20,8 @@ use tracing_subscriber::Layer;
 enum Value {
     Str(String),
     Int(i64),
+    /// Recorded as u64, which tracing-opentelemetry exports as a string: never wanted.
+    Unsigned(u64),
     Bool(bool),
     Float(f64),
 }
@@ -45,7 +47,7 @@ impl Visit for Visitor<'_> {
         self.0.insert(field.name().into(), Value::Int(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), Value::Int(value as i64));
+        self.0.insert(field.name().into(), Value::Unsigned(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.0.insert(field.name().into(), Value::Bool(value));
@@ -143,6 +145,10 @@ fn assert_conventions(span: &Fields, operation: &str, table: &str, port: i64) {
     assert_eq!(text(span, "server.address"), "127.0.0.1");
     assert_eq!(get(span, "server.port"), &Value::Int(port));
     assert_eq!(text(span, "cloud.region"), "us-east-1");
+    assert!(
+        span.values().all(|v| !matches!(v, Value::Unsigned(_))),
+        "integers are i64 (an exporter turns u64 into text): {span:#?}"
+    );
 }
 
 fn endpoint_port() -> i64 {

@@ -118,8 +118,16 @@ impl Config {
 
     /// Whether requests ask DynamoDB for their consumed capacity, recorded on the tracing
     /// spans (see [`ConfigBuilder::report_consumed_capacity`]).
-    pub fn report_consumed_capacity(&self) -> bool {
+    pub fn reports_consumed_capacity(&self) -> bool {
         self.report_consumed_capacity
+    }
+
+    /// This configuration with consumed capacity reported on the tracing spans, or not (see
+    /// [`ConfigBuilder::report_consumed_capacity`]); e.g.
+    /// `Config::from_env()?.report_consumed_capacity(true)`.
+    pub fn report_consumed_capacity(mut self, on: bool) -> Config {
+        self.report_consumed_capacity = on;
+        self
     }
 
     /// Whether the endpoint is on this machine (DynamoDB Local).

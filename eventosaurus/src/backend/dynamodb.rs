@@ -156,7 +156,7 @@ impl DynamoDb {
             server,
             ..DynamoDb::new(Client::new(sdk_config), endpoint_label)
         }
-        .report_consumed_capacity(config.report_consumed_capacity())
+        .report_consumed_capacity(config.reports_consumed_capacity())
     }
 
     /// The SDK client.
@@ -256,8 +256,8 @@ impl DynamoDb {
                 )
             }
         };
-        span.record("aws.dynamodb.count", count);
-        span.record("aws.dynamodb.scanned_count", scanned);
+        span.record("aws.dynamodb.count", i64::from(count));
+        span.record("aws.dynamodb.scanned_count", i64::from(scanned));
         Ok(PageResponse {
             items: if counting_only {
                 None

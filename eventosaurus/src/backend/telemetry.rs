@@ -130,7 +130,8 @@ pub(crate) fn call_span(operation: &'static str, tables: &[&str], server: &Serve
         rpc.service = "DynamoDB",
         rpc.method = operation,
         server.address = server.address.as_deref(),
-        server.port = server.port,
+        // Integers as i64: tracing-opentelemetry exports u64 fields as strings.
+        server.port = server.port.map(i64::from),
         cloud.region = server.region.as_deref(),
         aws.request_id = Empty,
         aws.dynamodb.consumed_capacity = Empty,

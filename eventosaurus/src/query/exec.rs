@@ -160,7 +160,7 @@ impl<E: Storable> Stream for Pages<E> {
 /// [`Query::events`](super::Query::events).
 ///
 /// A [`Stream`] of `Result<StoredEvent<E>>`. It keeps the items of at most one page
-/// ([`buffered`](Events::buffered)) and sends the next request only when they have all been
+/// ([`buffered_items`](Events::buffered_items)) and sends the next request only when they have all been
 /// taken and the consumer polls for more: a slow consumer slows the requests down, and after
 /// `k` events with a page size of `p` at most `ceil(k / p) + 1` requests have been sent
 /// ([`requests`](Events::requests); the `+ 1` is DynamoDB's possible empty last page).
@@ -184,7 +184,7 @@ impl<E: Storable> Stream for Pages<E> {
 /// let mut events = PhoneCall::query().by_person_id(5).page_size(2).events(&store);
 /// let first = events.next().await.transpose()?;
 /// assert_eq!(first.map(|e| e.person_id), Some(5));
-/// assert_eq!((events.requests(), events.items_held()), (1, 1)); // one page fetched, one item left
+/// assert_eq!((events.requests(), events.buffered_items()), (1, 1)); // one page fetched, one item left
 /// let rest: Vec<_> = events.try_collect().await?;
 /// assert_eq!(rest.len(), 4);
 /// # Ok(()) }
@@ -224,9 +224,9 @@ impl<E: Storable> Events<E> {
         self.source.requests()
     }
 
-    /// How many fetched items are waiting to be taken: at most one page. (Not `buffered`:
-    /// that name is `StreamExt::buffered`, which a by-value call would pick first.)
-    pub fn items_held(&self) -> usize {
+    /// How many fetched items are waiting to be taken: at most one page. (Not `buffered`,
+    /// which `StreamExt` has for another purpose.)
+    pub fn buffered_items(&self) -> usize {
         self.buffer.len()
     }
 
