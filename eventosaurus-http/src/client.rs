@@ -122,11 +122,17 @@ impl ClientStream {
     ) -> ClientStream {
         let shutdown = shared.shutdown.subscribe();
         let next_heartbeat = Instant::now() + shared.options.heartbeat;
+        // Tables joined live need no catch-up: a client of live tables only is live at once
+        // (and a lag is a lag, not a reason to catch up).
+        let catching_up = tables
+            .iter()
+            .position(|t| t.plan.as_ref().is_none_or(|plan| !plan.is_empty()))
+            .unwrap_or(tables.len());
         let mut stream = ClientStream {
             shared,
             format,
             tables,
-            catching_up: 0,
+            catching_up,
             pending: VecDeque::new(),
             next_heartbeat,
             shutdown,
@@ -493,5 +499,122 @@ impl ClientStream {
                 self.finish("the server is shutting down; reconnect with Last-Event-ID to resume");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use eventosaurus::consume::StreamPosition;
+
+    fn shared() -> Arc<Shared> {
+        let config = aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+            .build();
+        Arc::new(Shared {
+            store: eventosaurus::Store::test(),
+            streams: aws_sdk_dynamodbstreams::Client::from_conf(config),
+            environment: "test".into(),
+            tables: Vec::new(),
+            feeds: Default::default(),
+            options: crate::Options::default(),
+            clients: Arc::new(AtomicUsize::new(0)),
+            shutdown: watch::channel(false).0,
+        })
+    }
+
+    fn event(n: u64) -> RawEvent {
+        let mut item = eventosaurus::codec::Item::new();
+        item.insert("event_uuid".into(), AttributeValue::S(format!("uuid-{n}")));
+        item.insert("person_id".into(), AttributeValue::N(n.to_string()));
+        RawEvent {
+            table: "phone_call".into(),
+            table_name: "test_phone_call".into(),
+            item,
+            position: StreamPosition {
+                shard_id: "shard-1".into(),
+                sequence_number: format!("{}", 100 + n),
+            },
+        }
+    }
+
+    fn client(shared: &Arc<Shared>, feed: &Arc<Feed>) -> ClientStream {
+        let slot = ClientSlot::take(&shared.clients, 10).expect("a slot");
+        let state = TableState::live(feed.clone());
+        ClientStream::new(shared.clone(), Format::Sse, vec![state], Vec::new(), slot)
+    }
+
+    async fn text(client: &mut ClientStream) -> String {
+        let frame = tokio::time::timeout(Duration::from_secs(5), client.next_frame())
+            .await
+            .expect("a frame in time")
+            .expect("a frame");
+        String::from_utf8(frame.to_vec()).expect("UTF-8")
+    }
+
+    /// A client more than its buffer behind is cut off with a comment saying why; one that
+    /// keeps up gets every event; publishing never waits for either.
+    #[tokio::test]
+    async fn a_slow_client_is_cut_off_and_the_others_are_not_slowed() {
+        let shared = shared();
+        let feed = Feed::detached("phone_call", 8);
+        let mut slow = client(&shared, &feed);
+        let mut fast = client(&shared, &feed);
+        assert!(text(&mut slow)
+            .await
+            .starts_with(": eventosaurus stream of phone_call"));
+        assert!(text(&mut fast)
+            .await
+            .starts_with(": eventosaurus stream of phone_call"));
+        let mut seen = 0;
+        for n in 0..40 {
+            feed.publish(&[event(n)]);
+            let frame = text(&mut fast).await;
+            assert!(frame.starts_with("event: phone_call\nid: "), "{frame}");
+            assert!(
+                frame.contains(&format!("\"event_uuid\":\"uuid-{n}\"")),
+                "{frame}"
+            );
+            seen += 1;
+        }
+        assert_eq!(seen, 40);
+        let last = text(&mut slow).await;
+        assert!(
+            last.starts_with(
+                ": disconnected: this client fell more than 8 events behind in phone_call"
+            ),
+            "{last}"
+        );
+        assert!(slow.next_frame().await.is_none(), "the stream ends");
+        drop(slow);
+        assert_eq!(
+            shared.clients.load(Ordering::SeqCst),
+            1,
+            "its slot is free again"
+        );
+    }
+
+    /// Events already delivered (by sequence number) are not sent again: the join of a
+    /// catch-up with the broadcast.
+    #[tokio::test]
+    async fn the_broadcast_is_deduplicated_by_sequence_number() {
+        let shared = shared();
+        let feed = Feed::detached("phone_call", 64);
+        let mut client = client(&shared, &feed);
+        text(&mut client).await;
+        client.tables[0]
+            .cursor
+            .shards
+            .insert("shard-1".into(), "105".into());
+        feed.publish(&(3..8).map(event).collect::<Vec<_>>());
+        let frames = text(&mut client).await;
+        assert!(!frames.contains("uuid-5"), "{frames}");
+        assert_eq!(frames.matches("event: phone_call").count(), 2, "{frames}");
+        assert!(
+            frames.contains("uuid-6") && frames.contains("uuid-7"),
+            "{frames}"
+        );
     }
 }

@@ -126,6 +126,19 @@ impl Feed {
         Ok(feed)
     }
 
+    /// A feed that reads nothing: events come from [`publish`](Self::publish) (tests).
+    #[cfg(test)]
+    pub(crate) fn detached(table: &str, capacity: usize) -> Arc<Feed> {
+        Arc::new(Feed {
+            table: table.to_owned(),
+            sender: broadcast::channel(capacity).0,
+            position: Mutex::new(TableCursor::default()),
+            published: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            capacity: capacity.next_power_of_two(),
+        })
+    }
+
     /// A receiver of every event published from now on, and the position right before them.
     pub(crate) fn subscribe(&self) -> (broadcast::Receiver<Arc<LiveEvent>>, TableCursor) {
         let position = self.position.lock().unwrap_or_else(|p| p.into_inner());
@@ -161,7 +174,7 @@ impl Feed {
         self.sender.receiver_count()
     }
 
-    fn publish(&self, events: &[RawEvent]) {
+    pub(crate) fn publish(&self, events: &[RawEvent]) {
         if events.is_empty() {
             return;
         }
