@@ -301,6 +301,11 @@ async fn pages_stream_fetches_a_page_per_poll_and_is_cancel_safe(store: Store) {
         "the dropped request was not sent again"
     );
 
+    // The streams own what they need: one can be moved into a task.
+    let events = query.events(&counted);
+    let in_task = tokio::spawn(async move { events.count().await });
+    assert_eq!(in_task.await.expect("task"), 250);
+
     // A planning error is the first and only item.
     let mut refused = PhoneCall::query()
         .by_phone_number("555-00001")

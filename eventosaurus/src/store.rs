@@ -99,7 +99,8 @@ impl Store {
             .unwrap_or("the client's configured endpoint")
             .to_owned();
         Store::with_dynamodb(
-            DynamoDb::new(client, label),
+            DynamoDb::new(client, label)
+                .report_consumed_capacity(config.reports_consumed_capacity()),
             config.environment_prefix.clone(),
             config.source.clone(),
         )

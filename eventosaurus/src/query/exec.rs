@@ -161,9 +161,11 @@ impl<E: Storable> Stream for Pages<E> {
 ///
 /// A [`Stream`] of `Result<StoredEvent<E>>`. It keeps the items of at most one page
 /// ([`buffered_items`](Events::buffered_items)) and sends the next request only when they have all been
-/// taken and the consumer polls for more: a slow consumer slows the requests down, and after
-/// `k` events with a page size of `p` at most `ceil(k / p) + 1` requests have been sent
-/// ([`requests`](Events::requests); the `+ 1` is DynamoDB's possible empty last page).
+/// taken and the consumer polls for more: a slow consumer slows the requests down. Without a
+/// filter, after `k` events with a page size of `p` at most `ceil(k / p) + 1` requests have
+/// been sent ([`requests`](Events::requests); the `+ 1` is DynamoDB's possible empty last
+/// page). With a filter, requests whose items all fail it are skipped, so more may be sent,
+/// but still one at a time and never more than one page held.
 ///
 /// Items are decoded as they are taken: an item that cannot be decoded is an
 /// `Err(Error::Decode)` and the stream goes on with the next. A request that fails is an
