@@ -69,6 +69,8 @@ pub(crate) struct TableState {
     plan: Option<VecDeque<ShardInfo>>,
     /// The shard being caught up.
     reader: Option<ShardReader>,
+    /// Empty reads in a row of that shard.
+    empty_reads: u32,
 }
 
 impl TableState {
@@ -82,6 +84,7 @@ impl TableState {
             cursor,
             plan: Some(VecDeque::new()),
             reader: None,
+            empty_reads: 0,
         }
     }
 
@@ -94,6 +97,7 @@ impl TableState {
             cursor,
             plan: None,
             reader: None,
+            empty_reads: 0,
         }
     }
 }
@@ -309,6 +313,7 @@ impl ClientStream {
             return;
         };
         let shard_id = reader.shard().shard_id.clone();
+        let closed = reader.shard().closed;
         let target = table.target.shards.get(&shard_id).cloned();
         let batch = tokio::select! {
             batch = reader.next_batch(1000) => batch,
@@ -331,12 +336,27 @@ impl ClientStream {
                     (Some(target), Some(last)) => compare_sequence_numbers(last, target).is_ge(),
                     _ => false,
                 };
-                let at_head = batch.ended || batch.events.is_empty();
+                // Where the catch-up of this shard ends: at the live reader's position when
+                // it has one here (the broadcast has the rest); a closed shard at its end;
+                // an open one the live reader holds nothing of at its newest record, taken
+                // as two empty reads in a row (one may come early), after which the live
+                // reader's events are deduplicated against what was sent.
+                let empty = batch.events.is_empty();
+                let table = &mut self.tables[index];
+                table.empty_reads = if empty { table.empty_reads + 1 } else { 0 };
+                let at_head = target.is_none() && !closed && table.empty_reads >= 2;
+                let done = batch.ended || reached_target || at_head;
                 for event in &batch.events {
                     self.deliver_raw(index, event);
                 }
-                if reached_target || at_head {
+                if done {
                     self.tables[index].reader = None;
+                    self.tables[index].empty_reads = 0;
+                } else if empty {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                        _ = self.shutdown.changed() => {}
+                    }
                 }
             }
             Err(error) if error.is_retryable() => {
