@@ -18,7 +18,7 @@ use eventosaurus::backend::Backend;
 use eventosaurus::persist::{EventWrite, PersistFuture, Persistor, Synchronous};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
 
 /// Writes through to DynamoDB, then appends `{"table":..,"outcome":..,"item":..}` per event.
 pub struct JsonLinesPersistor {

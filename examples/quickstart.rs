@@ -14,7 +14,7 @@ use chrono::{Duration, Utc};
 use eventosaurus::query::{begins_with, gt};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -11,7 +11,7 @@ use eventosaurus::codec::{self, Item, Violation, MAX_EVENT_SIZE};
 use eventosaurus::persist::{AsyncQueue, QueueOptions};
 use eventosaurus::table::{self, Billing, CREATED_AT, EVENT_UUID};
 use eventosaurus::{Error, Storable, Store, StoreOutcome};
-use eventosaurus_workspace::local::{count_items, test_store};
+use eventosaurus_testkit::local::{count_items, test_store};
 use serde::{Deserialize, Serialize};
 
 /// An event with a string key, a float, nested readings and a free-form payload.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use eventosaurus::consume::{Consumer, RawEvent, StartingPosition};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome, StoredEvent};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::test_store;
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::test_store;
 
 /// A third event type whose table matches the `phone_*` pattern.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]

@@ -2,7 +2,7 @@
 //! restarted resumes from its checkpoints; two consumers split the shards, never work one
 //! shard at the same time, and one takes over the other's shards after the lease expiry.
 //!
-//! The consumers are child processes (`src/bin/consume_worker.rs`) that print what they do
+//! The consumers are child processes (`tests/bin/consume_worker.rs`) that print what they do
 //! as JSON lines.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use eventosaurus::consume::shards::compare_sequence_numbers;
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::{endpoint, test_store};
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::{endpoint, test_store};
 use serde_json::Value;
 
 /// A third table, so that three shards are shared.

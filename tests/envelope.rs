@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use eventosaurus::table::{create_table, Billing};
 use eventosaurus::{Envelope, Error, Storable, Store, StoreOutcome, Uuid};
-use eventosaurus_workspace::local::{create_example_tables, test_store};
+use eventosaurus_testkit::local::{create_example_tables, test_store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -180,9 +180,9 @@ behaviours! {
         assert_eq!(serde_json::to_value(&envelope).unwrap()["source"], serde_json::Value::Null);
 
         // The example events have neither linked nor shard_by: the partition key orders them.
-        let call = eventosaurus_workspace::events::PhoneCall { person_id: 9, phone_number: "555".into(), last_called: "today".into() };
+        let call = eventosaurus_testkit::events::PhoneCall { person_id: 9, phone_number: "555".into(), last_called: "today".into() };
         let id = call.store(&store).await.unwrap().event_uuid();
-        let stored = store.get::<eventosaurus_workspace::events::PhoneCall>(9u64, id).await.unwrap().unwrap();
+        let stored = store.get::<eventosaurus_testkit::events::PhoneCall>(9u64, id).await.unwrap().unwrap();
         let envelope = Envelope::from_stored(&stored).unwrap();
         assert_eq!((envelope.partition_key.as_str(), envelope.linked), ("9", None));
         assert_eq!(envelope.event, "PhoneCall");

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{ShardIteratorType, StreamStatus};
-use eventosaurus_workspace::kinesis_local::{kinesis_endpoint, KinesisLocal};
-use eventosaurus_workspace::local::unique_prefix;
+use eventosaurus_testkit::kinesis_local::{kinesis_endpoint, KinesisLocal};
+use eventosaurus_testkit::local::unique_prefix;
 
 fn client(endpoint: &str) -> aws_sdk_kinesis::Client {
     let config = aws_sdk_kinesis::Config::builder()

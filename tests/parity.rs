@@ -5,8 +5,8 @@ use eventosaurus::error::{CursorProblem, KeyValueProblem, QueryProblem};
 use eventosaurus::query::{between, gt, Cursor};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Error, Storable, Store, StoreOutcome};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::{create_example_tables, test_store};
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::{create_example_tables, test_store};
 use serde::{Deserialize, Serialize};
 
 /// Integers beyond an `f64`'s 2^53. The id digests only `action`, so two accounts that

@@ -10,8 +10,8 @@ use std::task::Poll;
 use eventosaurus::persist::{AsyncQueue, QueueOptions};
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Error, OnError, Storable, StoreOutcome};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::{
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::{
     count_items, create_example_tables, store_at, test_store, unique_prefix, DynamoLocal,
     StartOptions,
 };

@@ -9,8 +9,8 @@ use eventosaurus::query::{
 };
 use eventosaurus::table::{self, Billing, CREATED_AT_INDEX};
 use eventosaurus::{Error, Storable, Store, StoreOutcome, StoredEvent};
-use eventosaurus_workspace::events::PhoneCall;
-use eventosaurus_workspace::local::test_store;
+use eventosaurus_testkit::events::PhoneCall;
+use eventosaurus_testkit::local::test_store;
 use serde::{Deserialize, Serialize};
 
 /// Every attribute name here is a DynamoDB reserved word.
@@ -552,15 +552,15 @@ async fn created_at_conditions_use_the_index_and_order_by_time(store: Store) {
     assert_eq!(descending, ascending);
 
     // One event by key, with a borrowed string key too.
-    let neat = eventosaurus_workspace::events::NeatEvent {
+    let neat = eventosaurus_testkit::events::NeatEvent {
         location: "gardens".into(),
         employee_name: "Markus".into(),
         employee_action: "ate grapes".into(),
     };
-    create(&store, eventosaurus_workspace::events::NeatEvent::TABLE).await;
+    create(&store, eventosaurus_testkit::events::NeatEvent::TABLE).await;
     let (neat_uuid, _) = stored(neat.store(&store).await.unwrap());
     let location = String::from("gardens");
-    let back = eventosaurus_workspace::events::NeatEvent::get(&store, location.as_str(), neat_uuid)
+    let back = eventosaurus_testkit::events::NeatEvent::get(&store, location.as_str(), neat_uuid)
         .await
         .unwrap();
     assert_eq!(back.map(|e| e.event), Some(neat));
@@ -655,7 +655,7 @@ struct Booking {
 #[test]
 fn the_builder_uses_stored_names_and_field_types() {
     use eventosaurus::query::{Condition, Operator};
-    use eventosaurus_workspace::events::NeatEvent;
+    use eventosaurus_testkit::events::NeatEvent;
     let plan = Booking::query()
         .by_hotel_id(7)
         .by_room_rate(between(9.5, 120.0))

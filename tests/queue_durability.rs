@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use eventosaurus::persist::{AsyncQueue, QueueOptions, QueueStats};
 use eventosaurus::{Storable, Store, StoreOutcome, Uuid};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::{
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::{
     count_items, create_example_tables, store_at, unique_prefix, DynamoLocal, StartOptions,
 };
 

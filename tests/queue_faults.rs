@@ -18,9 +18,9 @@ use eventosaurus::persist::{
 };
 use eventosaurus::table::{create_tables, Billing};
 use eventosaurus::{Error, OnError, Storable, Store, StoreOutcome, Uuid};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::fault_proxy::{Fault, FaultProxy};
-use eventosaurus_workspace::local::{count_items, endpoint, store_at, unique_prefix};
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::fault_proxy::{Fault, FaultProxy};
+use eventosaurus_testkit::local::{count_items, endpoint, store_at, unique_prefix};
 use serde::{Deserialize, Serialize};
 
 /// Every test stops by itself within this.

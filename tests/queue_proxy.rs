@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use eventosaurus::{Storable, Store, StoreOutcome};
-use eventosaurus_workspace::events::PhoneCall;
-use eventosaurus_workspace::fault_proxy::{Fault, FaultProxy, ProxyStats};
-use eventosaurus_workspace::local::{
+use eventosaurus_testkit::events::PhoneCall;
+use eventosaurus_testkit::fault_proxy::{Fault, FaultProxy, ProxyStats};
+use eventosaurus_testkit::local::{
     count_items, create_example_tables, endpoint, store_at, unique_prefix,
 };
 

@@ -4,8 +4,8 @@
 use eventosaurus::codec::MAX_EVENT_SIZE;
 use eventosaurus::table::{self, Billing, CreateOutcome, CREATED_AT_INDEX};
 use eventosaurus::{Error, Storable, StoreOutcome};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::test_store;
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::test_store;
 
 fn neat() -> NeatEvent {
     NeatEvent {
@@ -343,7 +343,7 @@ async fn unreachable_endpoint_is_a_network_error_naming_it() {
         .unwrap()
         .port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let store = eventosaurus_workspace::local::store_at(&endpoint, "unreachable").await;
+    let store = eventosaurus_testkit::local::store_at(&endpoint, "unreachable").await;
     let err = neat().store(&store).await.unwrap_err();
     assert!(matches!(err, Error::Network { .. }), "{err:?}");
     assert!(err.to_string().contains(&endpoint), "{err}");

@@ -18,8 +18,8 @@ use eventosaurus::persist::{AsyncQueue, QueueOptions};
 use eventosaurus::query::Plan;
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, StoreOutcome, TableDef, Uuid};
-use eventosaurus_workspace::events::PhoneCall;
-use eventosaurus_workspace::local::test_store;
+use eventosaurus_testkit::events::PhoneCall;
+use eventosaurus_testkit::local::test_store;
 use futures_util::{FutureExt, StreamExt};
 
 /// A backend in front of another that counts what goes through, and can hold back keys of a

@@ -16,8 +16,8 @@ use eventosaurus::transaction::{
     AppTable, ConditionCheck, Delete, Put, TransactionOutcome, Update,
 };
 use eventosaurus::{Error, Storable, Store, StoreOutcome};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::{create_example_tables, test_store};
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::{create_example_tables, test_store};
 use serde_json::json;
 
 type Item = HashMap<String, AttributeValue>;

@@ -9,7 +9,7 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use eventosaurus::consume::{Consumer, StartingPosition};
 use eventosaurus::{Storable, Store, StoredEvent};
-use eventosaurus_workspace::events::PhoneCall;
+use eventosaurus_testkit::events::PhoneCall;
 
 use crate::report::Row;
 use crate::scenarios::{order, phone_call, progress, raw_batch, raw_item, run_concurrent, Bench};

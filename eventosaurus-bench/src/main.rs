@@ -16,7 +16,7 @@ mod stats;
 mod transaction;
 
 use clap::{Parser, ValueEnum};
-use eventosaurus_workspace::local::{DynamoLocal, StartOptions};
+use eventosaurus_testkit::local::{DynamoLocal, StartOptions};
 
 use crate::scenarios::{Bench, Plan};
 

@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::Client;
 use eventosaurus::persist::{AsyncQueue, EventWrite, PersistFuture, Persistor, QueueOptions};
 use eventosaurus::table::{create_table, delete_table, Billing};
 use eventosaurus::{codec, Storable, Store, Uuid};
-use eventosaurus_workspace::events::PhoneCall;
-use eventosaurus_workspace::local::store_at;
+use eventosaurus_testkit::events::PhoneCall;
+use eventosaurus_testkit::local::store_at;
 
 use crate::report::Row;
 

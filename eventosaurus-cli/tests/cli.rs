@@ -16,14 +16,14 @@ use eventosaurus::query::{begins_with, between, contains, gt, is_in, le, ne, not
 use eventosaurus::table::{self, Billing};
 use eventosaurus::Storable;
 use eventosaurus_cli::definitions;
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
-use eventosaurus_workspace::raw::{self, table_names};
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::{endpoint, store_at, unique_prefix};
+use eventosaurus_testkit::raw::{self, table_names};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eventosaurus-cli");
 /// The tables the repository binary knows: `eventosaurus-tables.json` at the root, found from
-/// the tests' working directory (the crate's), holds the example events of `src/events.rs`.
+/// the tests' working directory (the crate's), holds the example events of `eventosaurus-testkit/src/events.rs`.
 const REGISTERED: [&str; 2] = ["neat_event", "phone_call"];
 
 fn command(program: impl Into<PathBuf>) -> Command {
@@ -589,7 +589,7 @@ fn repo_root() -> PathBuf {
 }
 
 /// The repository binary's event types come from `eventosaurus-tables.json` at the root: it
-/// must be exactly the definitions of the example events (`src/events.rs`).
+/// must be exactly the definitions of the example events (`eventosaurus-testkit/src/events.rs`).
 #[test]
 fn the_repository_definitions_file_is_the_example_events() {
     let path = repo_root().join(definitions::FILE_NAME);
@@ -597,7 +597,7 @@ fn the_repository_definitions_file_is_the_example_events() {
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         actual == expected,
-        "{} must hold the definitions of src/events.rs; write this into it:\n{expected}",
+        "{} must hold the definitions of eventosaurus-testkit/src/events.rs; write this into it:\n{expected}",
         path.display()
     );
     assert_eq!(

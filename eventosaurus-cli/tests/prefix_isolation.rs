@@ -9,8 +9,8 @@ use clap::Parser;
 use eventosaurus::{Storable, TableDef};
 use eventosaurus_cli::commands::{self, Confirm};
 use eventosaurus_cli::{Cli, CliError, GlobalArgs, EXIT_USAGE};
-use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
-use eventosaurus_workspace::raw::{self, table_names};
+use eventosaurus_testkit::local::{endpoint, store_at, unique_prefix};
+use eventosaurus_testkit::raw::{self, table_names};
 
 /// The environment's audit log.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]

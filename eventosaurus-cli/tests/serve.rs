@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use eventosaurus::{Storable, Store, StoreOutcome};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::{create_example_tables, endpoint, store_at, unique_prefix};
-use eventosaurus_workspace::sse;
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::{create_example_tables, endpoint, store_at, unique_prefix};
+use eventosaurus_testkit::sse;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eventosaurus-cli");

@@ -10,8 +10,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use eventosaurus::table::{self, Billing};
 use eventosaurus::{Storable, Store, Uuid};
-use eventosaurus_workspace::events::PhoneCall;
-use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
+use eventosaurus_testkit::events::PhoneCall;
+use eventosaurus_testkit::local::{endpoint, store_at, unique_prefix};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eventosaurus-cli");

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use eventosaurus::{Storable, Store};
 use eventosaurus_http::{ShutdownHandle, StreamServer, StreamServerBuilder};
-use eventosaurus_workspace::events::{NeatEvent, PhoneCall};
-use eventosaurus_workspace::local::{create_example_tables, test_store};
-use eventosaurus_workspace::sse::{self, SseEvent};
+use eventosaurus_testkit::events::{NeatEvent, PhoneCall};
+use eventosaurus_testkit::local::{create_example_tables, test_store};
+use eventosaurus_testkit::sse::{self, SseEvent};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{KeyType, ProjectionType, ScalarAttributeType, Tabl
 use aws_sdk_dynamodb::Client;
 use eventosaurus::config::{ENDPOINT_VARS, ENVIRONMENT_PREFIX_VAR};
 use eventosaurus::Storable;
-use eventosaurus_workspace::local::{endpoint, store_at, unique_prefix};
-use eventosaurus_workspace::raw::table_names;
+use eventosaurus_testkit::local::{endpoint, store_at, unique_prefix};
+use eventosaurus_testkit::raw::table_names;
 use shop::OrderPlaced;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shop-events");

@@ -1,5 +1,5 @@
 use eventosaurus::query::begins_with;
-use eventosaurus_workspace::events::PhoneCall;
+use eventosaurus_testkit::events::PhoneCall;
 
 fn main() {
     // BEGINS_WITH only applies to strings; person_id is a number.

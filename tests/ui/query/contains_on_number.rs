@@ -1,5 +1,5 @@
 use eventosaurus::query::contains;
-use eventosaurus_workspace::events::PhoneCall;
+use eventosaurus_testkit::events::PhoneCall;
 
 fn main() {
     // CONTAINS applies to strings, lists and sets; person_id is a number.

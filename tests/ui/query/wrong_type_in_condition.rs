@@ -1,5 +1,5 @@
 use eventosaurus::query::{between, gt};
-use eventosaurus_workspace::events::PhoneCall;
+use eventosaurus_testkit::events::PhoneCall;
 
 fn main() {
     // created_at is a string, phone_number too: numbers do not compare with them.

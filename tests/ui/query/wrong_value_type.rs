@@ -1,4 +1,4 @@
-use eventosaurus_workspace::events::PhoneCall;
+use eventosaurus_testkit::events::PhoneCall;
 
 fn main() {
     // person_id is a u64: a string is not a value for it.

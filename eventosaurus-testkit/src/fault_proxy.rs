@@ -21,11 +21,11 @@
 //!
 //! ```no_run
 //! # async fn run() {
-//! use eventosaurus_workspace::fault_proxy::{Fault, FaultProxy};
-//! let proxy = FaultProxy::start(eventosaurus_workspace::local::endpoint()).await;
+//! use eventosaurus_testkit::fault_proxy::{Fault, FaultProxy};
+//! let proxy = FaultProxy::start(eventosaurus_testkit::local::endpoint()).await;
 //! // The next PutItem is written by the server, but its response never arrives.
 //! proxy.inject(Fault::LoseResponse, 1, |request| request.operation() == "PutItem");
-//! let store = eventosaurus_workspace::local::store_at(&proxy.endpoint(), "example").await;
+//! let store = eventosaurus_testkit::local::store_at(&proxy.endpoint(), "example").await;
 //! # }
 //! ```
 

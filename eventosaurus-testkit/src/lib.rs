@@ -11,3 +11,9 @@ pub mod kinesis_local;
 pub mod local;
 pub mod raw;
 pub mod sse;
+
+/// The repository's root directory (this crate's parent), where `scripts/` lives.
+pub fn repository_root() -> &'static std::path::Path {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest)
+}

@@ -7,7 +7,9 @@
 //! [`KinesisLocal::start`] starts a private one that a test may stop. Streams live in memory;
 //! give each test its own stream name ([`crate::local::unique_prefix`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use crate::repository_root;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -16,7 +18,7 @@ pub const KINESIS_ENDPOINT_VAR: &str = "EVENTOSAURUS_TEST_KINESIS_ENDPOINT";
 
 /// The repository's `scripts/kinesis-local.sh`.
 pub fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    repository_root()
         .join("scripts")
         .join("kinesis-local.sh")
 }

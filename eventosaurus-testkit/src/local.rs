@@ -6,7 +6,9 @@
 //! [`DynamoLocal::start`] starts a private server, e.g. file-backed, that a test may kill.
 //! [`test_store`] gives each test its own environment prefix, so tests run in parallel.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use crate::repository_root;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -18,7 +20,7 @@ pub const ENDPOINT_VAR: &str = "EVENTOSAURUS_TEST_ENDPOINT";
 
 /// The repository's `scripts/dynamodb-local.sh`.
 pub fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    repository_root()
         .join("scripts")
         .join("dynamodb-local.sh")
 }
@@ -104,7 +106,7 @@ impl DynamoLocal {
             .args(["-9", &self.pid.to_string()])
             .status();
         // Wait until the process is gone (a zombie counts as gone: it no longer serves).
-        while Path::new(&format!("/proc/{}", self.pid)).exists() {
+        while std::path::Path::new(&format!("/proc/{}", self.pid)).exists() {
             let state =
                 std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
             if state.split_whitespace().nth(2) == Some("Z") || state.is_empty() {
