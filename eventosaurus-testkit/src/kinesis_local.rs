@@ -18,9 +18,7 @@ pub const KINESIS_ENDPOINT_VAR: &str = "EVENTOSAURUS_TEST_KINESIS_ENDPOINT";
 
 /// The repository's `scripts/kinesis-local.sh`.
 pub fn script() -> PathBuf {
-    repository_root()
-        .join("scripts")
-        .join("kinesis-local.sh")
+    repository_root().join("scripts").join("kinesis-local.sh")
 }
 
 /// A kinesis-local process started by this helper. Dropping it stops that process only.

@@ -20,9 +20,7 @@ pub const ENDPOINT_VAR: &str = "EVENTOSAURUS_TEST_ENDPOINT";
 
 /// The repository's `scripts/dynamodb-local.sh`.
 pub fn script() -> PathBuf {
-    repository_root()
-        .join("scripts")
-        .join("dynamodb-local.sh")
+    repository_root().join("scripts").join("dynamodb-local.sh")
 }
 
 /// A DynamoDB Local process started by this helper. Dropping it stops that process only.
