@@ -7,8 +7,10 @@
 //! cargo run --release -p eventosaurus-bench -- --scenario transaction
 //! cargo run --release -p eventosaurus-bench -- --all --quick    # a short smoke run
 //! cargo run --release -p eventosaurus-bench -- --all --json     # machine-readable
+//! eventosaurus-bench --client-side encode --quick                # one side, for a profiler
 //! ```
 
+mod client;
 mod consume;
 mod report;
 mod scenarios;
@@ -65,6 +67,10 @@ struct Args {
     /// Use this running DynamoDB Local instead of starting a private one.
     #[arg(long)]
     endpoint: Option<String>,
+    /// Run only this side of the client-side scenario, once, and print its ns per event: for
+    /// `valgrind --tool=callgrind` or `perf stat` (no server, no other scenario).
+    #[arg(long, value_enum, conflicts_with_all = ["all", "scenario", "json"])]
+    client_side: Option<client::Side>,
 }
 
 fn machine() -> serde_json::Value {
@@ -93,6 +99,16 @@ fn machine() -> serde_json::Value {
 
 fn main() {
     let args = Args::parse();
+    let plan = Plan::new(args.quick, args.rounds);
+    if let Some(side) = args.client_side {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("tokio runtime");
+        let n = plan.client_events;
+        let ns = runtime.block_on(client::profile(side, n));
+        println!("{side:?}: {n} events, {ns:.0} ns/event");
+        return;
+    }
     let scenarios: Vec<Scenario> = if args.all || args.scenario.is_empty() {
         Scenario::value_variants().to_vec()
     } else {
@@ -101,7 +117,6 @@ fn main() {
     if !args.all && args.scenario.is_empty() {
         eprintln!("[bench] no --scenario given: running --all");
     }
-    let plan = Plan::new(args.quick, args.rounds);
     let warmup = args.warmup_secs.unwrap_or(if args.quick { 5 } else { 60 });
     let machine = machine();
     let needs_server = scenarios.iter().any(|s| *s != Scenario::Client);
@@ -136,7 +151,7 @@ fn main() {
                 Scenario::Sync => scenarios::sync_store(&bench).await,
                 Scenario::Queue => scenarios::async_queue(&bench).await,
                 Scenario::Query => scenarios::query(&bench).await,
-                Scenario::Client => scenarios::client_side(&bench).await,
+                Scenario::Client => client::client_side(&bench).await,
                 Scenario::Transaction => transaction::transaction(&bench).await,
                 Scenario::Consume => consume::consume(&bench).await,
             });

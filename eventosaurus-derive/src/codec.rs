@@ -1,5 +1,6 @@
-//! Generation of the direct item codec: `Storable::encode_attributes` and
-//! `decode_attributes`, field by field, producing exactly what serde_dynamo produces.
+//! Generation of the direct item codec: `Storable::encode_item` and `decode_attributes`,
+//! field by field, producing exactly what serde_dynamo produces (plus `event_uuid` and
+//! `created_at` when encoding).
 //!
 //! The per-field work (a known scalar written directly, anything else through
 //! serde_dynamo) is chosen by the compiler in the runtime's `codec::fast`; this module only
@@ -31,39 +32,128 @@ pub fn methods(input: &Input<'_>) -> TokenStream {
     out
 }
 
+/// `encode_item`: the whole item, each attribute counted as it is written (see the runtime's
+/// `codec::fast`). A struct whose attributes are the same on every event fills a copy of a
+/// per-type prototype slot by slot; one with `skip_serializing_if` (or two fields under one
+/// name) inserts attribute by attribute.
 fn encode(input: &Input<'_>) -> TokenStream {
     let stored: Vec<&Field<'_>> = input.fields.iter().filter(|f| f.stored).collect();
+    let mut names = std::collections::HashSet::new();
+    let fixed_shape = stored
+        .iter()
+        .all(|f| f.serde.skip_serializing_if.is_none() && names.insert(f.name.as_str()));
+    let body = if fixed_shape {
+        encode_into_prototype(&stored)
+    } else {
+        encode_by_insertion(&stored)
+    };
+    quote! {
+        fn encode_item(
+            &self,
+            event_uuid: &::eventosaurus::Uuid,
+            created_at: &::eventosaurus::CreatedAt,
+        ) -> ::std::option::Option<::std::result::Result<
+            ::eventosaurus::model::EncodedItem,
+            ::eventosaurus::codec::fast::Error,
+        >> {
+            #[allow(unused_imports)]
+            use ::eventosaurus::codec::fast::{EncodeScalar as _, EncodeSerde as _};
+            let encode = || -> ::std::result::Result<
+                ::eventosaurus::model::EncodedItem,
+                ::eventosaurus::codec::fast::Error,
+            > {
+                let mut tally = ::eventosaurus::codec::fast::ItemTally::new(
+                    <Self as ::eventosaurus::Storable>::TABLE,
+                );
+                #body
+            };
+            ::std::option::Option::Some(encode())
+        }
+    }
+}
+
+/// The expression of a stored field's attribute value.
+fn field_value(f: &Field<'_>) -> TokenStream {
+    let ident = f.ident;
+    let name = &f.name;
+    match (&f.serde.with, &f.serde.serialize_with) {
+        (_, Some((path, _))) => quote! {
+            ::eventosaurus::codec::fast::custom(#path(&self.#ident, ::eventosaurus::codec::fast::serializer()))?
+        },
+        (Some((module, _)), None) => quote! {
+            ::eventosaurus::codec::fast::custom(#module::serialize(&self.#ident, ::eventosaurus::codec::fast::serializer()))?
+        },
+        (None, None) => quote! {
+            (&::eventosaurus::codec::fast::Encode(&self.#ident)).encode_field(#name)?
+        },
+    }
+}
+
+/// Every slot of the prototype (the stored names, `event_uuid`, `created_at`) is matched by
+/// name and overwritten: no key is hashed.
+fn encode_into_prototype(stored: &[&Field<'_>]) -> TokenStream {
+    let names = stored.iter().map(|f| &f.name);
+    let arms = stored.iter().map(|f| {
+        let name = &f.name;
+        let value = field_value(f);
+        quote! { #name => #value, }
+    });
+    quote! {
+        static PROTOTYPE: ::std::sync::OnceLock<::eventosaurus::codec::Item> =
+            ::std::sync::OnceLock::new();
+        let mut item = ::eventosaurus::codec::fast::from_prototype(
+            &PROTOTYPE,
+            &[#(#names,)* ::eventosaurus::schema::EVENT_UUID, ::eventosaurus::schema::CREATED_AT],
+        );
+        for (name, slot) in item.iter_mut() {
+            let value = match name.as_str() {
+                #(#arms)*
+                ::eventosaurus::schema::EVENT_UUID => {
+                    ::eventosaurus::codec::fast::event_uuid_value(event_uuid)
+                }
+                ::eventosaurus::schema::CREATED_AT => {
+                    ::eventosaurus::codec::fast::created_at_value(created_at)
+                }
+                other => {
+                    return ::std::result::Result::Err(
+                        ::eventosaurus::codec::fast::unknown_attribute(other),
+                    )
+                }
+            };
+            tally.count(name, &value);
+            ::eventosaurus::codec::fast::fill(slot, value);
+        }
+        ::std::result::Result::Ok(tally.finish(item))
+    }
+}
+
+/// Attribute by attribute, as serde_derive writes them (`skip_serializing_if` honoured).
+fn encode_by_insertion(stored: &[&Field<'_>]) -> TokenStream {
     let capacity = stored.len();
     let puts = stored.iter().map(|f| {
         let ident = f.ident;
         let name = &f.name;
-        let value = match (&f.serde.with, &f.serde.serialize_with) {
-            (_, Some((path, _))) => quote! {
-                ::eventosaurus::codec::fast::custom(#path(&self.#ident, ::eventosaurus::codec::fast::serializer()))?
-            },
-            (Some((module, _)), None) => quote! {
-                ::eventosaurus::codec::fast::custom(#module::serialize(&self.#ident, ::eventosaurus::codec::fast::serializer()))?
-            },
-            (None, None) => quote! {
-                (&::eventosaurus::codec::fast::Encode(&self.#ident)).encode_field(#name)?
-            },
-        };
-        let put = quote! { ::eventosaurus::codec::fast::put(&mut item, #name, #value); };
+        let value = field_value(f);
+        let put = quote! { tally.put(&mut item, #name, #value); };
         match &f.serde.skip_serializing_if {
             Some(predicate) => quote! { if !#predicate(&self.#ident) { #put } },
             None => put,
         }
     });
     quote! {
-        fn encode_attributes(
-            &self,
-        ) -> ::std::result::Result<::eventosaurus::codec::Item, ::eventosaurus::codec::fast::Error> {
-            #[allow(unused_imports)]
-            use ::eventosaurus::codec::fast::{EncodeScalar as _, EncodeSerde as _};
-            let mut item = ::eventosaurus::codec::fast::item(#capacity);
-            #(#puts)*
-            ::std::result::Result::Ok(item)
-        }
+        let mut item = ::eventosaurus::codec::fast::item(#capacity);
+        #(#puts)*
+        tally.put(
+            &mut item,
+            ::eventosaurus::schema::EVENT_UUID,
+            ::eventosaurus::codec::fast::event_uuid_value(event_uuid),
+        );
+        tally.put(
+            &mut item,
+            ::eventosaurus::schema::CREATED_AT,
+            ::eventosaurus::codec::fast::created_at_value(created_at),
+        );
+        ::std::result::Result::Ok(tally.finish(item))
     }
 }
 

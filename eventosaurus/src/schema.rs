@@ -176,7 +176,12 @@ pub struct TableDef {
 impl TableDef {
     /// The full table name for an environment: `<prefix>_<name>`.
     pub fn full_name(&self, environment_prefix: &str) -> String {
-        format!("{environment_prefix}_{}", self.name)
+        // Concatenated into one exact allocation: every `store()` names its table.
+        let mut name = String::with_capacity(environment_prefix.len() + 1 + self.name.len());
+        name.push_str(environment_prefix);
+        name.push('_');
+        name.push_str(self.name);
+        name
     }
 
     /// Looks up an attribute by stored name, including `event_uuid` and `created_at`.

@@ -212,9 +212,9 @@ impl Store {
         event_uuid: &Uuid,
         created_at: &CreatedAt,
     ) -> Result<codec::Item> {
-        let mut item = codec::encode(event, table_name, event_uuid, created_at)?;
+        let (mut item, size) = codec::encode_sized(event, table_name, event_uuid, created_at)?;
         if let Some(source) = &self.inner.source {
-            codec::stamp_source(&mut item, source, E::TABLE.event_type, table_name)?;
+            codec::stamp_source(&mut item, size, source, E::TABLE.event_type, table_name)?;
         }
         Ok(item)
     }

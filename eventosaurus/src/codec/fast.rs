@@ -16,16 +16,32 @@
 //! generated code calls `(&Encode(&self.field)).encode_field()`, which resolves to
 //! [`EncodeScalar`] when the type is a [`Scalar`] and to [`EncodeSerde`] otherwise
 //! (autoref dispatch: events are never generic, so every field type is concrete).
+//!
+//! # Encoding: the whole item in one pass
+//!
+//! The generated `Storable::encode_item` writes the event's attributes *and* `event_uuid` and
+//! `created_at`, and counts every attribute as it writes it ([`ItemTally`]: DynamoDB's rules
+//! and size, the partition key), so [`codec::encode`](super::encode) needs no second pass
+//! over the item. Where the struct's attributes are the same on every event (no
+//! `skip_serializing_if`, no two fields stored under one name) the item starts as a clone of
+//! a per-type prototype holding every name ([`from_prototype`]): cloning a map copies its
+//! table without hashing a key again, so each value is then written into its slot by name
+//! instead of being inserted (SipHash and probing per attribute). Otherwise the attributes are
+//! inserted one by one ([`item`], [`ItemTally::put`]).
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::{DeserializeOwned, Error as _, Visitor};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::validate::{attribute_size, is_valid_key};
 use super::Item;
+use crate::model::{CreatedAt, EncodedItem};
+use crate::schema::{KeyAttributeType, TableDef};
 
 /// The error type of the generated codec: serde_dynamo's, as on the serde path.
 pub type Error = serde_dynamo::Error;
@@ -33,16 +49,128 @@ pub type Error = serde_dynamo::Error;
 /// Attributes eventosaurus adds to every item (`event_uuid`, `created_at`).
 pub const ADDED_ATTRIBUTES: usize = 2;
 
-/// An empty item with room for `fields` attributes plus the ones eventosaurus adds.
+/// Room kept in every item for one attribute added after encoding (`event_source`, when the
+/// store has a source), so that adding it does not grow the map.
+pub const SPARE_ATTRIBUTES: usize = 1;
+
+/// An empty item with room for `fields` attributes plus the ones eventosaurus adds (and the
+/// spare one): the start of an item whose attributes differ from event to event.
 #[inline]
 pub fn item(fields: usize) -> Item {
-    HashMap::with_capacity(fields + ADDED_ATTRIBUTES)
+    HashMap::with_capacity(fields + ADDED_ATTRIBUTES + SPARE_ATTRIBUTES)
 }
 
-/// Inserts an attribute under its stored name.
+/// A copy of an event type's prototype item: every one of `names` (the stored attributes,
+/// `event_uuid` and `created_at`) with a placeholder `NULL` value, for the generated code to
+/// overwrite slot by slot. The prototype is built on the first call, in `prototype` (a
+/// `static` of the generated code, one per event type).
+///
+/// The copies share the prototype's hasher keys, as any clone of a `HashMap` shares its
+/// original's: they are still the process's random keys.
 #[inline]
-pub fn put(item: &mut Item, name: &'static str, value: AttributeValue) {
-    item.insert(name.to_owned(), value);
+pub fn from_prototype(prototype: &'static OnceLock<Item>, names: &[&'static str]) -> Item {
+    prototype
+        .get_or_init(|| {
+            let mut item = HashMap::with_capacity(names.len() + SPARE_ATTRIBUTES);
+            for name in names {
+                item.insert((*name).to_owned(), AttributeValue::Null(true));
+            }
+            item
+        })
+        .clone()
+}
+
+/// Writes `value` into a slot of a prototype copy. The placeholder it replaces is a `NULL`,
+/// which owns no memory, so it is forgotten rather than sent through the general drop of an
+/// `AttributeValue` (a call per attribute that frees nothing).
+#[inline]
+pub fn fill(slot: &mut AttributeValue, value: AttributeValue) {
+    let placeholder = std::mem::replace(slot, value);
+    if matches!(placeholder, AttributeValue::Null(_)) {
+        std::mem::forget(placeholder);
+    }
+}
+
+/// What the generated encoder has learnt about an item while writing it: its size as
+/// DynamoDB counts it, whether every attribute so far meets DynamoDB's rules, and whether
+/// the partition key was written, valid.
+///
+/// Each attribute is counted with the codec's own per-attribute rule
+/// ([`validate`](super::validate)), so the result is the one the whole-item check would
+/// give; anything wrong only clears [`EncodedItem::checked_size`], and the codec's full check
+/// then finds it and names it.
+#[derive(Debug)]
+pub struct ItemTally {
+    size: usize,
+    valid: bool,
+    key: &'static str,
+    key_is_number: bool,
+    key_seen: bool,
+}
+
+impl ItemTally {
+    /// A tally for an item of `table`.
+    #[inline]
+    pub fn new(table: &'static TableDef) -> ItemTally {
+        ItemTally {
+            size: 0,
+            valid: true,
+            key: table.partition_key,
+            key_is_number: table.partition_key_type == KeyAttributeType::Number,
+            key_seen: false,
+        }
+    }
+
+    /// Counts the attribute `name` = `value`.
+    #[inline]
+    pub fn count(&mut self, name: &str, value: &AttributeValue) {
+        if name == self.key {
+            self.key_seen = true;
+            self.valid &= is_valid_key(value, self.key_is_number);
+        }
+        match attribute_size(name, value) {
+            Some(size) => self.size += size,
+            None => self.valid = false,
+        }
+    }
+
+    /// Counts the attribute and inserts it into `item`.
+    #[inline]
+    pub fn put(&mut self, item: &mut Item, name: &'static str, value: AttributeValue) {
+        self.count(name, &value);
+        // A name written twice would be counted twice: leave that item to the full check.
+        self.valid &= item.insert(name.to_owned(), value).is_none();
+    }
+
+    /// The item, with its size if everything counted was valid and the key was there.
+    #[inline]
+    pub fn finish(self, item: Item) -> EncodedItem {
+        EncodedItem {
+            item,
+            checked_size: (self.valid && self.key_seen).then_some(self.size),
+        }
+    }
+}
+
+/// The `event_uuid` attribute's value: hyphenated, lower case.
+#[inline]
+pub fn event_uuid_value(event_uuid: &Uuid) -> AttributeValue {
+    let mut buffer = Uuid::encode_buffer();
+    AttributeValue::S(event_uuid.hyphenated().encode_lower(&mut buffer).to_owned())
+}
+
+/// The `created_at` attribute's value: the fixed-width text.
+#[inline]
+pub fn created_at_value(created_at: &CreatedAt) -> AttributeValue {
+    AttributeValue::S(created_at.to_text())
+}
+
+/// An error for a slot of a prototype item that the generated code does not know: cannot
+/// happen (the prototype holds exactly the names the code matches), but is not a panic.
+pub fn unknown_attribute(name: &str) -> Error {
+    Error::custom(format!(
+        "internal error of the generated encoder: no field for the attribute `{name}`"
+    ))
 }
 
 /// A type written and read directly, exactly as its `Serialize` / `Deserialize` do through
@@ -417,6 +545,72 @@ mod tests {
             same_read::<Uuid>(v.clone());
             same_read::<Option<Uuid>>(v.clone());
         }
+    }
+
+    const TABLE: TableDef = TableDef {
+        name: "tally",
+        event_type: "Tally",
+        partition_key: "key",
+        partition_key_type: KeyAttributeType::String,
+        composite_key: &[],
+        attributes: &[],
+        linked: None,
+        shard_by: None,
+    };
+
+    /// The tally of `attributes` put one by one, and the codec's whole-item check of the same.
+    fn tally_and_check(
+        attributes: Vec<(&'static str, AttributeValue)>,
+    ) -> (Option<usize>, Option<usize>) {
+        let mut tally = ItemTally::new(&TABLE);
+        let mut item = item(attributes.len());
+        for (name, value) in attributes {
+            tally.put(&mut item, name, value);
+        }
+        let encoded = tally.finish(item);
+        let checked = super::super::validate::check_event_item(&encoded.item, "key", false);
+        (encoded.checked_size, checked.ok())
+    }
+
+    #[test]
+    fn the_tally_is_the_whole_item_check() {
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        let n = |v: &str| AttributeValue::N(v.to_owned());
+        let valid = vec![
+            ("key", s("k1")),
+            ("count", n("1200")),
+            ("flag", AttributeValue::Bool(true)),
+            ("none", AttributeValue::Null(true)),
+            ("list", AttributeValue::L(vec![n("1"), s("two")])),
+        ];
+        let (tally, check) = tally_and_check(valid.clone());
+        assert_eq!(tally, check);
+        assert!(tally.is_some());
+        // Anything wrong leaves the item to the full check, which then refuses it.
+        let broken: [(&'static str, AttributeValue); 5] = [
+            ("key", s("")),
+            ("key", n("5")),
+            ("count", n("NaN")),
+            ("", s("empty name")),
+            ("deep", AttributeValue::Ss(Vec::new())),
+        ];
+        for (name, value) in broken {
+            let mut attributes = valid.clone();
+            attributes.retain(|(n, _)| *n != name);
+            attributes.push((name, value.clone()));
+            assert_eq!(
+                tally_and_check(attributes),
+                (None, None),
+                "{name} = {value:?}"
+            );
+        }
+        // No partition key at all.
+        assert_eq!(tally_and_check(valid[1..].to_vec()), (None, None));
+        // A name written twice is not counted twice: the full check counts the item.
+        let mut twice = valid.clone();
+        twice.push(("count", n("7")));
+        let (tally, check) = tally_and_check(twice);
+        assert_eq!((tally, check.is_some()), (None, true));
     }
 
     #[test]

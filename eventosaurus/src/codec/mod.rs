@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 pub use crate::model::StoredEvent;
-use crate::model::{CreatedAt, Storable};
+use crate::model::{CreatedAt, EncodedItem, Storable};
 use crate::schema::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID, SOURCE};
 
 #[doc(hidden)]
@@ -52,33 +52,40 @@ pub fn encode<E: Storable>(
     event_uuid: &Uuid,
     created_at: &CreatedAt,
 ) -> Result<Item> {
+    encode_sized(event, table, event_uuid, created_at).map(|(item, _)| item)
+}
+
+/// [`encode`], with the item's size as DynamoDB counts it (for [`stamp_source`]).
+pub fn encode_sized<E: Storable>(
+    event: &E,
+    table: &str,
+    event_uuid: &Uuid,
+    created_at: &CreatedAt,
+) -> Result<(Item, usize)> {
     let def = E::TABLE;
-    let mut item: Item = event.encode_attributes().map_err(|source| Error::Encode {
+    let encode_error = |source| Error::Encode {
         event_type: def.event_type,
         table: table.to_owned(),
         source,
-    })?;
-    // An attribute of the event under a reserved name would be replaced: refuse it.
-    let mut buffer = Uuid::encode_buffer();
-    let id = event_uuid.hyphenated().encode_lower(&mut buffer);
-    let replaced = item
-        .insert(EVENT_UUID.to_owned(), AttributeValue::S(id.to_owned()))
-        .map(|_| EVENT_UUID)
-        .or(item
-            .insert(
-                CREATED_AT.to_owned(),
-                AttributeValue::S(created_at.to_string()),
-            )
-            .map(|_| CREATED_AT));
-    if let Some(reserved) = replaced {
-        return Err(Error::InvalidEvent {
-            event_type: def.event_type,
-            reason: format!(
-                "it serializes an attribute named `{reserved}`, which eventosaurus reserves"
-            ),
-        });
-    }
-    let size = check(&item, def)?;
+    };
+    let (item, size) = match event.encode_item(event_uuid, created_at) {
+        // The derive's direct encoder: the whole item, counted and checked as it was written
+        // (reserved names are refused at compile time).
+        Some(encoded) => {
+            let EncodedItem { item, checked_size } = encoded.map_err(encode_error)?;
+            let size = match checked_size {
+                Some(size) => size,
+                None => check(&item, def)?,
+            };
+            (item, size)
+        }
+        None => {
+            let mut item = event.encode_attributes().map_err(encode_error)?;
+            add_event_attributes::<E>(&mut item, event_uuid, created_at)?;
+            let size = check(&item, def)?;
+            (item, size)
+        }
+    };
     if size > MAX_EVENT_SIZE {
         return Err(Error::ItemTooLarge {
             table: table.to_owned(),
@@ -86,20 +93,46 @@ pub fn encode<E: Storable>(
             limit: MAX_EVENT_SIZE,
         });
     }
-    Ok(item)
+    Ok((item, size))
+}
+
+/// Adds `event_uuid` and `created_at` to an item serde_dynamo wrote, refusing an attribute of
+/// the event under either name (it would be replaced).
+fn add_event_attributes<E: Storable>(
+    item: &mut Item,
+    event_uuid: &Uuid,
+    created_at: &CreatedAt,
+) -> Result<()> {
+    let replaced = item
+        .insert(EVENT_UUID.to_owned(), fast::event_uuid_value(event_uuid))
+        .map(|_| EVENT_UUID)
+        .or(item
+            .insert(CREATED_AT.to_owned(), fast::created_at_value(created_at))
+            .map(|_| CREATED_AT));
+    match replaced {
+        None => Ok(()),
+        Some(reserved) => Err(Error::InvalidEvent {
+            event_type: E::TABLE.event_type,
+            reason: format!(
+                "it serializes an attribute named `{reserved}`, which eventosaurus reserves"
+            ),
+        }),
+    }
 }
 
 /// Adds the envelope's [`SOURCE`] attribute (`event_source`) to an encoded event: done only
 /// when the store has a source configured, so that nothing changes for stores without one.
+/// `size` is the item's size from [`encode_sized`]; returns the size with the attribute.
 ///
 /// Fails if the event serializes an attribute of that name itself, or if the item is then
 /// over [`MAX_EVENT_SIZE`].
 pub fn stamp_source(
     item: &mut Item,
+    size: usize,
     source: &str,
     event_type: &'static str,
     table: &str,
-) -> Result<()> {
+) -> Result<usize> {
     if item.contains_key(SOURCE) {
         return Err(Error::InvalidEvent {
             event_type,
@@ -111,7 +144,8 @@ pub fn stamp_source(
         });
     }
     item.insert(SOURCE.to_owned(), AttributeValue::S(source.to_owned()));
-    let size = item_size(item);
+    // A string attribute counts its name and its bytes: no pass over the item again.
+    let size = size + SOURCE.len() + source.len();
     if size > MAX_EVENT_SIZE {
         return Err(Error::ItemTooLarge {
             table: table.to_owned(),
@@ -119,7 +153,7 @@ pub fn stamp_source(
             limit: MAX_EVENT_SIZE,
         });
     }
-    Ok(())
+    Ok(size)
 }
 
 /// Turns an item read from the table back into a [`StoredEvent`].

@@ -124,24 +124,47 @@ fn quick_size(item: &Item, key: Option<(&str, bool)>) -> Option<usize> {
     let mut size = 0;
     let mut key_seen = key.is_none();
     for (name, value) in item {
-        if name.is_empty() || name.len() > MAX_NAME_BYTES {
-            return None;
-        }
         if let Some((key_name, number)) = key {
             if name == key_name {
-                key_violation(Some(value), number).map_or(Some(()), |_| None)?;
+                if !is_valid_key(value, number) {
+                    return None;
+                }
                 key_seen = true;
             }
         }
-        size += name.len()
+        size += attribute_size(name, value)?;
+    }
+    key_seen.then_some(size)
+}
+
+/// The size of one attribute, name and value, if both meet DynamoDB's rules; `None` if
+/// either does (without building the error: the detailed walk does that). Scalars are
+/// counted on the spot, anything else through the full rules.
+///
+/// This is the per-attribute step of [`check_item`]'s quick pass, and what the derive's
+/// encoder ([`fast::ItemTally`](super::fast::ItemTally)) counts each attribute with as it
+/// writes it, so that an item it built needs no second pass.
+#[inline]
+pub(crate) fn attribute_size(name: &str, value: &AttributeValue) -> Option<usize> {
+    if name.is_empty() || name.len() > MAX_NAME_BYTES {
+        return None;
+    }
+    Some(
+        name.len()
             + match value {
                 AttributeValue::S(s) => s.len(),
                 AttributeValue::N(n) => number::stored_size(n).ok()?,
                 AttributeValue::Bool(_) | AttributeValue::Null(true) => 1,
                 other => check_value(other, 1).ok()?,
-            };
-    }
-    key_seen.then_some(size)
+            },
+    )
+}
+
+/// Whether `value` is a valid partition key: an `N` for a number key (`number`), else an `S`
+/// of 1 to 2,048 bytes.
+#[inline]
+pub(crate) fn is_valid_key(value: &AttributeValue, number: bool) -> bool {
+    key_violation(Some(value), number).is_none()
 }
 
 /// The rules one by one, building the error: the partition key first, then every value.

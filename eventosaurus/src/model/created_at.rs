@@ -74,10 +74,55 @@ impl From<CreatedAt> for DateTime<Utc> {
     }
 }
 
+impl CreatedAt {
+    /// The wire form as a `String` of exactly [`TEXT_LEN`](Self::TEXT_LEN) bytes: what
+    /// `to_string()` gives, without the formatting machinery (the codec calls this once per
+    /// stored event).
+    pub fn to_text(&self) -> String {
+        let mut buffer = [0; Self::TEXT_LEN];
+        match self.write_text(&mut buffer) {
+            Some(text) => text.to_owned(),
+            None => self.to_string(),
+        }
+    }
+
+    /// Writes the wire form into `buffer`, digit by digit, for the years 0 to 9999 (the
+    /// fixed-width range); `None` for any other year, which [`Display`](fmt::Display)
+    /// writes with its sign or extra digits.
+    fn write_text<'b>(&self, buffer: &'b mut [u8; Self::TEXT_LEN]) -> Option<&'b str> {
+        let at = &self.0;
+        let date = at.date_naive();
+        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+        let time = at.time();
+        let fields = [
+            (0, 4, year),
+            (5, 2, date.month()),
+            (8, 2, date.day()),
+            (11, 2, time.hour()),
+            (14, 2, time.minute()),
+            (17, 2, time.second()),
+            // A leap second's nanoseconds run past 999 ms: shown as 999, as before.
+            (20, 3, (time.nanosecond() / 1_000_000).min(999)),
+        ];
+        *buffer = *b"0000-00-00T00:00:00.000Z";
+        for (start, width, mut value) in fields {
+            for digit in buffer[start..start + width].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        // Only ASCII digits were written over an ASCII template.
+        std::str::from_utf8(buffer).ok()
+    }
+}
+
 impl fmt::Display for CreatedAt {
-    /// The fixed-width wire form. (Written field by field: chrono's `format` parses its
-    /// pattern on every call, and this runs once per stored event.)
+    /// The fixed-width wire form (see [`to_text`](CreatedAt::to_text)).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buffer = [0; Self::TEXT_LEN];
+        if let Some(text) = self.write_text(&mut buffer) {
+            return f.write_str(text);
+        }
         let at = &self.0;
         write!(
             f,
@@ -180,6 +225,48 @@ mod tests {
                 expected
             );
         }
+    }
+
+    #[test]
+    fn the_direct_text_is_the_formatted_one() {
+        let formatted = |at: &CreatedAt| {
+            let t = at.as_datetime();
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.timestamp_subsec_millis().min(999)
+            )
+        };
+        let mut millis = -62_167_219_200_000_i64; // 0000-01-01T00:00:00.000Z
+        while millis < 253_402_300_800_000 {
+            // 9999-12-31 and beyond
+            let at = CreatedAt::from_timestamp_millis(millis).unwrap();
+            assert_eq!(at.to_text(), formatted(&at), "{millis}");
+            assert_eq!(at.to_string(), at.to_text());
+            millis += 7_919_993_311; // about three months and a prime number of ms
+        }
+        // Outside the fixed-width years, the formatter's sign and extra digits, as before.
+        for millis in [-62_167_219_200_001_i64, 253_402_300_800_000] {
+            let at = CreatedAt::from_timestamp_millis(millis).unwrap();
+            let text = at.to_text();
+            assert_eq!(text, formatted(&at));
+            assert!(
+                text.starts_with("-001-") || text.starts_with("10000-"),
+                "{text}"
+            );
+        }
+        // A leap second shows as 999 ms.
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_milli_opt(23, 59, 59, 1_500)
+            .unwrap()
+            .and_utc();
+        assert_eq!(CreatedAt(leap).to_text(), "2016-12-31T23:59:59.999Z");
     }
 
     #[test]

@@ -20,4 +20,6 @@ pub use created_at::{CreatedAt, ParseCreatedAtError};
 pub use envelope::Envelope;
 pub use outcome::{StoreOutcome, StoredEvent};
 pub use partition_key::PartitionKeyValue;
+#[doc(hidden)]
+pub use storable::EncodedItem;
 pub use storable::{EventStore, OnError, Storable};

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{PartitionKeyValue, StoreOutcome, StoredEvent};
+use super::{CreatedAt, PartitionKeyValue, StoreOutcome, StoredEvent};
 use crate::error::{Error, Result};
 use crate::event_id;
 use crate::schema::TableDef;
@@ -40,17 +40,34 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
     /// See [`event_id`](crate::event_id) for the format.
     fn composite_key(&self) -> Option<String>;
 
-    /// The event's own attributes as an item (without `event_uuid` and `created_at`).
-    ///
-    /// The default is `serde_dynamo::to_item`. `#[derive(Storable)]` generates a direct
-    /// encoder that builds the same item without serde for fields of known scalar types
-    /// (see [`codec::fast`](crate::codec::fast)). Called by [`codec::encode`](crate::codec::encode).
+    /// The event's own attributes as an item (without `event_uuid` and `created_at`), as
+    /// `serde_dynamo::to_item` writes them: how [`codec::encode`](crate::codec::encode)
+    /// encodes an event whose type has no direct encoder ([`encode_item`](Self::encode_item)
+    /// returns `None`).
     #[doc(hidden)]
     fn encode_attributes(
         &self,
     ) -> std::result::Result<std::collections::HashMap<String, AttributeValue>, serde_dynamo::Error>
     {
         serde_dynamo::to_item(self)
+    }
+
+    /// The whole item (the event's attributes, `event_uuid` and `created_at`), built directly,
+    /// with what the encoder checked on the way; `None` (the default) when the type has no
+    /// direct encoder and is encoded with [`encode_attributes`](Self::encode_attributes).
+    ///
+    /// `#[derive(Storable)]` generates it for fields of known scalar types and falls back to
+    /// serde_dynamo per field for the others (see [`codec::fast`](crate::codec::fast)); it
+    /// writes exactly what `serde_dynamo::to_item` plus the two attributes would. Called by
+    /// [`codec::encode`](crate::codec::encode).
+    #[doc(hidden)]
+    fn encode_item(
+        &self,
+        event_uuid: &Uuid,
+        created_at: &CreatedAt,
+    ) -> Option<std::result::Result<EncodedItem, serde_dynamo::Error>> {
+        let _ = (event_uuid, created_at);
+        None
     }
 
     /// The event from an item's own attributes: the mirror of `encode_attributes`. The
@@ -99,6 +116,19 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
     ) -> impl Future<Output = Result<StoreOutcome>> + Send + 'a {
         store.try_store_event(self)
     }
+}
+
+/// An item as the derive's direct encoder built it ([`Storable::encode_item`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedItem {
+    /// Every attribute: the event's own, `event_uuid` and `created_at`.
+    pub item: std::collections::HashMap<String, AttributeValue>,
+    /// The item's size as DynamoDB counts it, when the encoder checked every attribute and the
+    /// partition key against DynamoDB's rules as it wrote them (so the codec needs no second
+    /// pass over the item); `None` when something needs the codec's full check, which then
+    /// names what is wrong.
+    pub checked_size: Option<usize>,
 }
 
 /// What the one-line methods of [`Storable`] (`event.store(&store)`, `PhoneCall::get(..)`)
