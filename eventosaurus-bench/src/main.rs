@@ -105,8 +105,9 @@ fn main() {
             .build()
             .expect("tokio runtime");
         let n = plan.client_events;
-        let ns = runtime.block_on(client::profile(side, n));
-        println!("{side:?}: {n} events, {ns:.0} ns/event");
+        let (wall, cpu) = runtime.block_on(client::profile(side, n));
+        let cpu = cpu.map_or_else(|| "n/a".to_owned(), |ns| format!("{ns:.0}"));
+        println!("{side:?}: {n} events, {wall:.0} ns/event wall-clock, {cpu} on-CPU");
         return;
     }
     let scenarios: Vec<Scenario> = if args.all || args.scenario.is_empty() {

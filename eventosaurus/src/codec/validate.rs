@@ -144,7 +144,7 @@ fn quick_size(item: &Item, key: Option<(&str, bool)>) -> Option<usize> {
 /// This is the per-attribute step of [`check_item`]'s quick pass, and what the derive's
 /// encoder ([`fast::ItemTally`](super::fast::ItemTally)) counts each attribute with as it
 /// writes it, so that an item it built needs no second pass.
-#[inline]
+#[inline(always)]
 pub(crate) fn attribute_size(name: &str, value: &AttributeValue) -> Option<usize> {
     if name.is_empty() || name.len() > MAX_NAME_BYTES {
         return None;
