@@ -2,14 +2,13 @@
 //! `Table` (the SDK types are not serde, so this is written out by hand), and items as plain
 //! JSON for `query --json`.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, KeySchemaElement, Projection,
     ProvisionedThroughputDescription, TableDescription,
 };
 use eventosaurus::codec::Item;
+use eventosaurus::plain_json::{self, Numbers};
 use serde_json::{json, Map, Value};
 
 /// `TableDescription` → `{"TableName": .., "KeySchema": [..], ..}`; absent fields are omitted.
@@ -231,46 +230,10 @@ fn throughput(t: &ProvisionedThroughputDescription) -> Value {
 /// An item as a plain JSON object (keys sorted), e.g.
 /// `{"created_at":"…","event_uuid":"…","person_id":5,"phone_number":"555-0100"}`: numbers
 /// as JSON numbers (as strings when JSON cannot hold them exactly), strings, bools, null,
-/// lists and string/number sets as arrays, maps as objects, binaries as arrays of bytes.
+/// lists and sets as arrays, maps as objects, binaries as arrays of bytes (see
+/// [`eventosaurus::plain_json`]).
 pub fn item_to_plain_json(item: &Item) -> Value {
-    let sorted: BTreeMap<&String, Value> = item
-        .iter()
-        .map(|(k, v)| (k, attribute_to_plain_json(v)))
-        .collect();
-    Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-}
-
-/// One attribute value as plain JSON; see [`item_to_plain_json`].
-pub fn attribute_to_plain_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => Value::from(s.as_str()),
-        AttributeValue::N(n) => number(n),
-        AttributeValue::Bool(b) => Value::from(*b),
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::B(b) => Value::from(b.as_ref().to_vec()),
-        AttributeValue::Ss(v) => Value::from(v.clone()),
-        AttributeValue::Ns(v) => Value::Array(v.iter().map(|n| number(n)).collect()),
-        AttributeValue::Bs(v) => {
-            Value::Array(v.iter().map(|b| Value::from(b.as_ref().to_vec())).collect())
-        }
-        AttributeValue::L(v) => Value::Array(v.iter().map(attribute_to_plain_json).collect()),
-        AttributeValue::M(m) => item_to_plain_json(m),
-        other => Value::from(format!("{other:?}")),
-    }
-}
-
-/// A DynamoDB number as a JSON number when it round-trips exactly, else as its string.
-fn number(n: &str) -> Value {
-    if let Ok(i) = n.parse::<i64>() {
-        return Value::from(i);
-    }
-    if let Ok(u) = n.parse::<u64>() {
-        return Value::from(u);
-    }
-    match n.parse::<f64>() {
-        Ok(f) if f.is_finite() && f.to_string() == n => Value::from(f),
-        _ => Value::from(n),
-    }
+    Value::Object(plain_json::item(item, Numbers::Exact))
 }
 
 /// One attribute value as text for a table cell: strings without quotes, numbers and bools
@@ -280,7 +243,7 @@ pub fn attribute_to_text(value: &AttributeValue) -> String {
         AttributeValue::S(s) => s.clone(),
         AttributeValue::N(n) => n.clone(),
         AttributeValue::Bool(b) => b.to_string(),
-        other => attribute_to_plain_json(other).to_string(),
+        other => plain_json::value(other, Numbers::Exact).to_string(),
     };
     if text.chars().any(char::is_control) {
         text.escape_debug().to_string()

@@ -84,13 +84,10 @@ pub fn parse_from(text: &str) -> Result<StartingPosition, CliError> {
     Err(usage())
 }
 
-/// One event as a JSON object: its attributes as plain JSON, plus `"table"` (logical name).
+/// One event as a JSON object: its attributes as plain JSON, plus `"table"` (logical name),
+/// as the HTTP stream sends it.
 pub fn event_json(table: &str, item: &Item) -> Value {
-    let mut value = crate::json::item_to_plain_json(item);
-    if let Value::Object(map) = &mut value {
-        map.insert("table".to_owned(), Value::from(table));
-    }
-    value
+    eventosaurus_http::json::event_json(table, item)
 }
 
 /// One event as a readable line: `created_at table event_uuid name=value ...` (other

@@ -39,6 +39,7 @@ pub mod name;
 pub mod number;
 mod operator;
 pub mod persist;
+pub mod plain_json;
 pub mod plan;
 pub mod query;
 pub mod registry;

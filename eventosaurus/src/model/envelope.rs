@@ -4,11 +4,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{CreatedAt, Storable, StoredEvent};
 use crate::error::{Error, Result};
+use crate::plain_json::{self, Numbers};
 use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, SOURCE};
 
 /// An event as it is published: its type, its data, its linked records, the service that
@@ -97,7 +98,7 @@ impl Envelope {
             .linked
             .and_then(|name| item.remove(name))
             .map(|value| to_json(&value));
-        let data = item.iter().map(|(k, v)| (k.clone(), to_json(v))).collect();
+        let data = plain_json::item(&item, Numbers::Nearest);
         Ok(Envelope {
             event: def.event_type.to_owned(),
             source,
@@ -144,40 +145,10 @@ fn key_text(value: Option<&AttributeValue>) -> Option<String> {
     }
 }
 
-fn number(n: &str) -> Value {
-    if let Ok(i) = n.parse::<i64>() {
-        return Value::Number(i.into());
-    }
-    if let Ok(u) = n.parse::<u64>() {
-        return Value::Number(u.into());
-    }
-    match n.parse::<f64>().ok().and_then(Number::from_f64) {
-        Some(f) => Value::Number(f),
-        None => Value::String(n.to_owned()),
-    }
-}
-
-/// An attribute value as plain JSON (not DynamoDB's typed JSON).
+/// An attribute value as plain JSON: numbers as the nearest double, so that a field of the
+/// published `data` always has one JSON type (see [`plain_json`](crate::plain_json)).
 fn to_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => Value::String(s.clone()),
-        AttributeValue::N(n) => number(n),
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::B(b) => Value::Array(b.as_ref().iter().map(|x| Value::from(*x)).collect()),
-        AttributeValue::Ss(v) => Value::Array(v.iter().cloned().map(Value::String).collect()),
-        AttributeValue::Ns(v) => Value::Array(v.iter().map(|n| number(n)).collect()),
-        AttributeValue::Bs(v) => Value::Array(
-            v.iter()
-                .map(|b| Value::Array(b.as_ref().iter().map(|x| Value::from(*x)).collect()))
-                .collect(),
-        ),
-        AttributeValue::L(v) => Value::Array(v.iter().map(to_json).collect()),
-        AttributeValue::M(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-        }
-        other => Value::String(format!("{other:?}")),
-    }
+    plain_json::value(value, Numbers::Nearest)
 }
 
 #[cfg(test)]
