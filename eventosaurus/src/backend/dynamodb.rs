@@ -12,9 +12,9 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest,
-    ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, Select as SdkSelect,
-    TransactWriteItem, Update, WriteRequest,
+    ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, Select as SdkSelect, TransactWriteItem, Update,
+    WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use tracing::Instrument;
@@ -176,85 +176,45 @@ impl DynamoDb {
         let at = self.call_site(plan.operation.as_str(), &plan.table);
         // A count with client-side conditions must see the items to count them.
         let counting_only = plan.select == Select::Count && plan.client_filter.is_empty();
-        let select = counting_only.then_some(SdkSelect::Count);
-        let names: Option<HashMap<String, String>> = (!plan.expressions.names.is_empty())
-            .then(|| plan.expressions.names.clone().into_iter().collect());
-        let values: Option<HashMap<String, AttributeValue>> = (!plan.expressions.values.is_empty())
-            .then(|| plan.expressions.values.clone().into_iter().collect());
         let limit = plan.page_size.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
-        let span = call_span(plan.operation.as_str(), &[&plan.table], &self.server);
-        if let Some(index) = &plan.index {
-            span.record("aws.dynamodb.index_name", index.as_str());
-        }
-        if let Some(limit) = limit {
-            span.record("aws.dynamodb.limit", limit);
-        }
-        if plan.consistent_read {
-            span.record("aws.dynamodb.consistent_read", true);
-        }
-        if plan.descending && plan.operation == Operation::Query {
-            span.record("aws.dynamodb.scan_forward", false);
-        }
-        if counting_only {
-            span.record("aws.dynamodb.select", "COUNT");
+        let span = page_span(plan, &self.server, limit, counting_only);
+        let names: Option<HashMap<_, _>> = (!plan.expressions.names.is_empty())
+            .then(|| plan.expressions.names.clone().into_iter().collect());
+        let values: Option<HashMap<_, _>> = (!plan.expressions.values.is_empty())
+            .then(|| plan.expressions.values.clone().into_iter().collect());
+        // The SDK's Query and Scan builders share these setters but no trait: one macro
+        // applies them (and sends, records, and takes the page out) for both.
+        macro_rules! send_page {
+            ($builder:expr) => {{
+                let output = $builder
+                    .table_name(&plan.table)
+                    .set_index_name(plan.index.clone())
+                    .set_filter_expression(plan.expressions.filter_expression.clone())
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    // Only what differs from DynamoDB's defaults, so the request is the one a
+                    // hand-written Query or Scan would send.
+                    .set_consistent_read(plan.consistent_read.then_some(true))
+                    .set_limit(limit)
+                    .set_select(counting_only.then_some(SdkSelect::Count))
+                    .set_exclusive_start_key(start)
+                    .set_return_consumed_capacity(self.return_capacity())
+                    .send()
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|err| failed(&span, err, at))?;
+                record_response(&span, &output, output.consumed_capacity());
+                let key = output.last_evaluated_key;
+                (output.items, output.count, output.scanned_count, key)
+            }};
         }
         let (items, count, scanned, last_evaluated_key) = match plan.operation {
-            Operation::Query => {
-                let output = self
-                    .client
-                    .query()
-                    .table_name(&plan.table)
-                    .set_index_name(plan.index.clone())
-                    .set_key_condition_expression(plan.expressions.key_condition_expression.clone())
-                    .set_filter_expression(plan.expressions.filter_expression.clone())
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    // Only what differs from DynamoDB's defaults, so the request is the
-                    // one a hand-written Query would send.
-                    .set_scan_index_forward(plan.descending.then_some(false))
-                    .set_consistent_read(plan.consistent_read.then_some(true))
-                    .set_limit(limit)
-                    .set_select(select)
-                    .set_exclusive_start_key(start)
-                    .set_return_consumed_capacity(self.return_capacity())
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|err| failed(&span, err, at))?;
-                record_response(&span, &output, output.consumed_capacity());
-                (
-                    output.items,
-                    output.count,
-                    output.scanned_count,
-                    output.last_evaluated_key,
-                )
-            }
-            Operation::Scan => {
-                let output = self
-                    .client
-                    .scan()
-                    .table_name(&plan.table)
-                    .set_index_name(plan.index.clone())
-                    .set_filter_expression(plan.expressions.filter_expression.clone())
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    .set_consistent_read(plan.consistent_read.then_some(true))
-                    .set_limit(limit)
-                    .set_select(select)
-                    .set_exclusive_start_key(start)
-                    .set_return_consumed_capacity(self.return_capacity())
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|err| failed(&span, err, at))?;
-                record_response(&span, &output, output.consumed_capacity());
-                (
-                    output.items,
-                    output.count,
-                    output.scanned_count,
-                    output.last_evaluated_key,
-                )
-            }
+            Operation::Query => send_page!(self
+                .client
+                .query()
+                .set_key_condition_expression(plan.expressions.key_condition_expression.clone())
+                .set_scan_index_forward(plan.descending.then_some(false))),
+            Operation::Scan => send_page!(self.client.scan()),
         };
         span.record("aws.dynamodb.count", i64::from(count));
         span.record("aws.dynamodb.scanned_count", i64::from(scanned));
@@ -269,6 +229,33 @@ impl DynamoDb {
             last_evaluated_key,
         })
     }
+}
+
+/// The span of one Query or Scan page, with the request's parameters that differ from
+/// DynamoDB's defaults.
+fn page_span(
+    plan: &Plan,
+    server: &Server,
+    limit: Option<i32>,
+    counting_only: bool,
+) -> tracing::Span {
+    let span = call_span(plan.operation.as_str(), &[&plan.table], server);
+    if let Some(index) = &plan.index {
+        span.record("aws.dynamodb.index_name", index.as_str());
+    }
+    if let Some(limit) = limit {
+        span.record("aws.dynamodb.limit", limit);
+    }
+    if plan.consistent_read {
+        span.record("aws.dynamodb.consistent_read", true);
+    }
+    if plan.descending && plan.operation == Operation::Query {
+        span.record("aws.dynamodb.scan_forward", false);
+    }
+    if counting_only {
+        span.record("aws.dynamodb.select", "COUNT");
+    }
+    span
 }
 
 /// One item of a transaction as the SDK types it.
