@@ -10,6 +10,7 @@ pub mod fault_proxy;
 pub mod kinesis_local;
 pub mod local;
 pub mod raw;
+mod script_server;
 pub mod sse;
 
 /// The repository's root directory (this crate's parent), where `scripts/` lives.

@@ -6,12 +6,14 @@
 //! [`DynamoLocal::start`] starts a private server, e.g. file-backed, that a test may kill.
 //! [`test_store`] gives each test its own environment prefix, so tests run in parallel.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
-
-use crate::repository_root;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+
+use crate::repository_root;
+use crate::script_server::{shared_endpoint, ScriptServer};
 
 use eventosaurus::{Config, Store};
 
@@ -26,8 +28,7 @@ pub fn script() -> PathBuf {
 /// A DynamoDB Local process started by this helper. Dropping it stops that process only.
 #[derive(Debug)]
 pub struct DynamoLocal {
-    port: u16,
-    pid: u32,
+    server: ScriptServer,
     db_path: Option<PathBuf>,
 }
 
@@ -48,65 +49,43 @@ impl DynamoLocal {
     /// # Panics
     /// If the script fails: tests cannot run without it, and the panic carries its output.
     pub fn start(options: StartOptions) -> DynamoLocal {
-        let mut cmd = Command::new("bash");
-        cmd.arg(script()).arg("start");
+        let mut args: Vec<OsString> = Vec::new();
         if let Some(port) = options.port {
-            cmd.args(["--port", &port.to_string()]);
+            args.extend(["--port".into(), port.to_string().into()]);
         }
         if let Some(path) = &options.db_path {
-            cmd.arg("--db-path").arg(path);
+            args.extend(["--db-path".into(), path.into()]);
         }
-        if options.stop_with_this_process {
-            cmd.args(["--watch-pid", &std::process::id().to_string()]);
-        }
-        let output = cmd.output().expect("run scripts/dynamodb-local.sh");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "scripts/dynamodb-local.sh start failed:\n{}{}",
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let mut parts = stdout.split_whitespace();
-        let port = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port from script");
-        let pid = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("pid from script");
         DynamoLocal {
-            port,
-            pid,
+            server: ScriptServer::start(script(), args, options.stop_with_this_process),
             db_path: options.db_path,
         }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.endpoint()
     }
 
     /// The port it listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// The PID of the java process.
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.server.pid()
     }
 
     /// Kills the server with SIGKILL (a crash, not a shutdown).
     pub fn kill9(&self) {
         let _ = Command::new("kill")
-            .args(["-9", &self.pid.to_string()])
+            .args(["-9", &self.pid().to_string()])
             .status();
         // Wait until the process is gone (a zombie counts as gone: it no longer serves).
-        while std::path::Path::new(&format!("/proc/{}", self.pid)).exists() {
+        while std::path::Path::new(&format!("/proc/{}", self.pid())).exists() {
             let state =
-                std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+                std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
             if state.split_whitespace().nth(2) == Some("Z") || state.is_empty() {
                 break;
             }
@@ -117,21 +96,21 @@ impl DynamoLocal {
     /// Freezes the server (SIGSTOP): connections stay open but nothing is answered.
     pub fn pause(&self) {
         let _ = Command::new("kill")
-            .args(["-STOP", &self.pid.to_string()])
+            .args(["-STOP", &self.pid().to_string()])
             .status();
     }
 
     /// Resumes a [`pause`](Self::pause)d server (SIGCONT).
     pub fn resume(&self) {
         let _ = Command::new("kill")
-            .args(["-CONT", &self.pid.to_string()])
+            .args(["-CONT", &self.pid().to_string()])
             .status();
     }
 
     /// Starts a new server on the same port and storage as this one (after [`kill9`](Self::kill9)).
     pub fn restart(&mut self) {
         let again = DynamoLocal::start(StartOptions {
-            port: Some(self.port),
+            port: Some(self.port()),
             db_path: self.db_path.clone(),
             stop_with_this_process: true,
         });
@@ -142,10 +121,7 @@ impl DynamoLocal {
     /// Stops the server (SIGTERM, then SIGKILL) through the script, which checks the PID is ours.
     pub fn stop(&self) {
         self.resume();
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["stop", &self.pid.to_string()])
-            .status();
+        self.server.stop();
     }
 }
 
@@ -158,18 +134,8 @@ impl Drop for DynamoLocal {
 /// The endpoint of the DynamoDB Local shared by this process (see the module docs).
 pub fn endpoint() -> &'static str {
     static SHARED: OnceLock<String> = OnceLock::new();
-    SHARED.get_or_init(|| match std::env::var(ENDPOINT_VAR) {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => {
-            let server = DynamoLocal::start(StartOptions {
-                stop_with_this_process: true,
-                ..Default::default()
-            });
-            let endpoint = server.endpoint();
-            // Lives until the process exits; the script's watcher then stops it.
-            std::mem::forget(server);
-            endpoint
-        }
+    shared_endpoint(&SHARED, ENDPOINT_VAR, || {
+        ScriptServer::start(script(), Vec::new(), true)
     })
 }
 
