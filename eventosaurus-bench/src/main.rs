@@ -12,6 +12,8 @@
 
 mod client;
 mod consume;
+mod query;
+mod queue;
 mod report;
 mod scenarios;
 mod stats;
@@ -150,8 +152,8 @@ fn main() {
         for scenario in &scenarios {
             rows.extend(match scenario {
                 Scenario::Sync => scenarios::sync_store(&bench).await,
-                Scenario::Queue => scenarios::async_queue(&bench).await,
-                Scenario::Query => scenarios::query(&bench).await,
+                Scenario::Queue => queue::async_queue(&bench).await,
+                Scenario::Query => query::query(&bench).await,
                 Scenario::Client => client::client_side(&bench).await,
                 Scenario::Transaction => transaction::transaction(&bench).await,
                 Scenario::Consume => consume::consume(&bench).await,
