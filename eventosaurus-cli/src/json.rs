@@ -4,8 +4,9 @@
 
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, KeySchemaElement, Projection,
-    ProvisionedThroughputDescription, TableDescription,
+    AttributeDefinition, AttributeValue, BillingModeSummary, GlobalSecondaryIndexDescription,
+    KeySchemaElement, LocalSecondaryIndexDescription, Projection, ProvisionedThroughputDescription,
+    StreamSpecification, TableDescription,
 };
 use eventosaurus::codec::Item;
 use eventosaurus::plain_json::{self, Numbers};
@@ -36,20 +37,7 @@ pub fn table_description(d: &TableDescription) -> Value {
     put(
         &mut m,
         "BillingModeSummary",
-        d.billing_mode_summary().map(|b| {
-            let mut s = Map::new();
-            put(
-                &mut s,
-                "BillingMode",
-                b.billing_mode().map(|m| m.as_str().into()),
-            );
-            put(
-                &mut s,
-                "LastUpdateToPayPerRequestDateTime",
-                b.last_update_to_pay_per_request_date_time().map(date_time),
-            );
-            Value::Object(s)
-        }),
+        d.billing_mode_summary().map(billing_mode_summary),
     );
     put(
         &mut m,
@@ -62,71 +50,20 @@ pub fn table_description(d: &TableDescription) -> Value {
         "TableSizeBytes",
         d.table_size_bytes().map(Value::from),
     );
-    if !d.local_secondary_indexes().is_empty() {
-        let lsis = d
-            .local_secondary_indexes()
-            .iter()
-            .map(|i| {
-                let mut s = Map::new();
-                put(&mut s, "IndexName", i.index_name().map(Value::from));
-                put(&mut s, "KeySchema", Some(key_schema(i.key_schema())));
-                put(&mut s, "Projection", i.projection().map(projection));
-                put(
-                    &mut s,
-                    "IndexSizeBytes",
-                    i.index_size_bytes().map(Value::from),
-                );
-                put(&mut s, "ItemCount", i.item_count().map(Value::from));
-                put(&mut s, "IndexArn", i.index_arn().map(Value::from));
-                Value::Object(s)
-            })
-            .collect();
+    let lsis = d.local_secondary_indexes();
+    if !lsis.is_empty() {
+        let lsis = lsis.iter().map(local_index).collect();
         m.insert("LocalSecondaryIndexes".into(), Value::Array(lsis));
     }
-    if !d.global_secondary_indexes().is_empty() {
-        let gsis = d
-            .global_secondary_indexes()
-            .iter()
-            .map(|i| {
-                let mut s = Map::new();
-                put(&mut s, "IndexName", i.index_name().map(Value::from));
-                put(&mut s, "KeySchema", Some(key_schema(i.key_schema())));
-                put(&mut s, "Projection", i.projection().map(projection));
-                put(
-                    &mut s,
-                    "IndexStatus",
-                    i.index_status().map(|s| s.as_str().into()),
-                );
-                put(
-                    &mut s,
-                    "ProvisionedThroughput",
-                    i.provisioned_throughput().map(throughput),
-                );
-                put(
-                    &mut s,
-                    "IndexSizeBytes",
-                    i.index_size_bytes().map(Value::from),
-                );
-                put(&mut s, "ItemCount", i.item_count().map(Value::from));
-                put(&mut s, "IndexArn", i.index_arn().map(Value::from));
-                Value::Object(s)
-            })
-            .collect();
+    let gsis = d.global_secondary_indexes();
+    if !gsis.is_empty() {
+        let gsis = gsis.iter().map(global_index).collect();
         m.insert("GlobalSecondaryIndexes".into(), Value::Array(gsis));
     }
     put(
         &mut m,
         "StreamSpecification",
-        d.stream_specification().map(|s| {
-            let mut o = Map::new();
-            o.insert("StreamEnabled".into(), s.stream_enabled().into());
-            put(
-                &mut o,
-                "StreamViewType",
-                s.stream_view_type().map(|v| v.as_str().into()),
-            );
-            Value::Object(o)
-        }),
+        d.stream_specification().map(stream_specification),
     );
     put(
         &mut m,
@@ -151,6 +88,89 @@ pub fn table_description(d: &TableDescription) -> Value {
         d.deletion_protection_enabled().map(Value::from),
     );
     Value::Object(m)
+}
+
+fn billing_mode_summary(b: &BillingModeSummary) -> Value {
+    let mut s = Map::new();
+    put(
+        &mut s,
+        "BillingMode",
+        b.billing_mode().map(|m| m.as_str().into()),
+    );
+    put(
+        &mut s,
+        "LastUpdateToPayPerRequestDateTime",
+        b.last_update_to_pay_per_request_date_time().map(date_time),
+    );
+    Value::Object(s)
+}
+
+/// The fields both kinds of index have, in the API's order around the kind's own ones.
+struct IndexFields<'a> {
+    name: Option<&'a str>,
+    key_schema: &'a [KeySchemaElement],
+    projection: Option<&'a Projection>,
+    size_bytes: Option<i64>,
+    item_count: Option<i64>,
+    arn: Option<&'a str>,
+}
+
+fn index(fields: IndexFields<'_>, own: impl FnOnce(&mut Map<String, Value>)) -> Value {
+    let mut s = Map::new();
+    put(&mut s, "IndexName", fields.name.map(Value::from));
+    put(&mut s, "KeySchema", Some(key_schema(fields.key_schema)));
+    put(&mut s, "Projection", fields.projection.map(projection));
+    own(&mut s);
+    put(&mut s, "IndexSizeBytes", fields.size_bytes.map(Value::from));
+    put(&mut s, "ItemCount", fields.item_count.map(Value::from));
+    put(&mut s, "IndexArn", fields.arn.map(Value::from));
+    Value::Object(s)
+}
+
+fn local_index(i: &LocalSecondaryIndexDescription) -> Value {
+    let fields = IndexFields {
+        name: i.index_name(),
+        key_schema: i.key_schema(),
+        projection: i.projection(),
+        size_bytes: i.index_size_bytes(),
+        item_count: i.item_count(),
+        arn: i.index_arn(),
+    };
+    index(fields, |_| {})
+}
+
+fn global_index(i: &GlobalSecondaryIndexDescription) -> Value {
+    let fields = IndexFields {
+        name: i.index_name(),
+        key_schema: i.key_schema(),
+        projection: i.projection(),
+        size_bytes: i.index_size_bytes(),
+        item_count: i.item_count(),
+        arn: i.index_arn(),
+    };
+    index(fields, |s| {
+        put(
+            s,
+            "IndexStatus",
+            i.index_status().map(|s| s.as_str().into()),
+        );
+        put(
+            s,
+            "ProvisionedThroughput",
+            i.provisioned_throughput().map(throughput),
+        );
+    })
+}
+
+fn stream_specification(s: &StreamSpecification) -> Value {
+    let mut o = Map::new();
+    o.insert("StreamEnabled".into(), s.stream_enabled().into());
+    put(
+        &mut o,
+        "StreamViewType",
+        s.stream_view_type().map(|v| v.as_str().into()),
+    );
+    Value::Object(o)
 }
 
 fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
@@ -317,5 +337,87 @@ mod tests {
         assert_eq!(v["AttributeDefinitions"][0]["AttributeType"], "N");
         assert_eq!(v["CreationDateTime"], "1970-01-01T00:00:00Z");
         assert!(v.get("LocalSecondaryIndexes").is_none());
+    }
+
+    #[test]
+    fn indexes_stream_and_billing_render_in_api_shape() {
+        use aws_sdk_dynamodb::types::{BillingMode, IndexStatus, ProjectionType, StreamViewType};
+        let key = || {
+            KeySchemaElement::builder()
+                .attribute_name("created_at")
+                .key_type(KeyType::Range)
+                .build()
+                .unwrap()
+        };
+        let all = || {
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build()
+        };
+        let d = TableDescription::builder()
+            .table_name("dev_phone_call")
+            .billing_mode_summary(
+                BillingModeSummary::builder()
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .build(),
+            )
+            .local_secondary_indexes(
+                LocalSecondaryIndexDescription::builder()
+                    .index_name("created_at_index")
+                    .key_schema(key())
+                    .projection(all())
+                    .item_count(2)
+                    .build(),
+            )
+            .global_secondary_indexes(
+                GlobalSecondaryIndexDescription::builder()
+                    .index_name("by_number")
+                    .key_schema(key())
+                    .projection(all())
+                    .index_status(IndexStatus::Active)
+                    .provisioned_throughput(
+                        ProvisionedThroughputDescription::builder()
+                            .read_capacity_units(5)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let v = table_description(&d);
+        assert_eq!(
+            v["BillingModeSummary"],
+            json!({ "BillingMode": "PAY_PER_REQUEST" })
+        );
+        let index_key = json!([{ "AttributeName": "created_at", "KeyType": "RANGE" }]);
+        assert_eq!(
+            v["LocalSecondaryIndexes"],
+            json!([{
+                "IndexName": "created_at_index",
+                "KeySchema": index_key,
+                "Projection": { "ProjectionType": "ALL" },
+                "ItemCount": 2,
+            }])
+        );
+        assert_eq!(
+            v["GlobalSecondaryIndexes"],
+            json!([{
+                "IndexName": "by_number",
+                "KeySchema": index_key,
+                "Projection": { "ProjectionType": "ALL" },
+                "IndexStatus": "ACTIVE",
+                "ProvisionedThroughput": { "ReadCapacityUnits": 5 },
+            }])
+        );
+        assert_eq!(
+            v["StreamSpecification"],
+            json!({ "StreamEnabled": true, "StreamViewType": "NEW_IMAGE" })
+        );
     }
 }
