@@ -12,7 +12,7 @@ use eventosaurus::{Storable, Store, StoredEvent};
 use eventosaurus_testkit::events::PhoneCall;
 
 use crate::report::Row;
-use crate::scenarios::{order, phone_call, progress, raw_batch, raw_item, run_concurrent, Bench};
+use crate::scenarios::{order, phone_call, progress, raw_batch_write, raw_item, Bench};
 use crate::stats::percentile;
 
 /// The poll interval of the latency rounds (both sides), the consumer's default.
@@ -222,19 +222,10 @@ pub async fn consume(bench: &Bench) -> Vec<Row> {
     progress(format!(
         "loading {n} items (their stream records are the work)"
     ));
-    {
-        let (client, table) = (bench.client.clone(), Arc::new(table.clone()));
-        run_concurrent(n.div_ceil(25), 8, move |c| {
-            let (client, table) = (client.clone(), table.clone());
-            async move {
-                let items = (c * 25..((c + 1) * 25).min(n))
-                    .map(|i| raw_item(i, 0))
-                    .collect();
-                raw_batch(&client, &table, items).await
-            }
-        })
-        .await;
-    }
+    raw_batch_write(&bench.client, Arc::new(table.clone()), n, 8, |i| {
+        raw_item(i, 0)
+    })
+    .await;
     let streams = streams_client(&store);
     let (arn, shard) = the_shard(&store, &streams).await;
     let (mut raw, mut raw_decoded, mut ours) = (Vec::new(), Vec::new(), Vec::new());

@@ -4,13 +4,14 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use aws_sdk_dynamodb::Client;
 use eventosaurus::Store;
 use eventosaurus_testkit::events::PhoneCall;
 
 use crate::report::Row;
-use crate::scenarios::{per_sec, progress, raw_batch, raw_item, run_concurrent, Bench};
+use crate::scenarios::{per_sec, progress, raw_batch_write, raw_item, run_concurrent, Bench};
 
 /// One side of a query comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,26 +93,17 @@ async fn load(bench: &Bench) -> Table {
         "loading {} items into {} partitions",
         plan.query_items, table.partitions
     ));
-    let (client, name, n) = (table.client.clone(), table.name.clone(), plan.query_items);
     let per_partition = table.per_partition;
-    run_concurrent(n.div_ceil(25), 8, move |c| {
-        let (client, name) = (client.clone(), name.clone());
-        async move {
-            // Partition = i / per_partition, so every partition holds `per_partition` items.
-            let items = (c * 25..((c + 1) * 25).min(n))
-                .map(|i| {
-                    let mut item = raw_item(i, 0);
-                    item.insert(
-                        "person_id".to_owned(),
-                        AttributeValue::N((i / per_partition).to_string()),
-                    );
-                    item
-                })
-                .collect();
-            raw_batch(&client, &name, items).await
-        }
-    })
-    .await;
+    // Partition = i / per_partition, so every partition holds `per_partition` items.
+    let item = move |i| {
+        let mut item = raw_item(i, 0);
+        item.insert(
+            "person_id".to_owned(),
+            AttributeValue::N((i / per_partition).to_string()),
+        );
+        item
+    };
+    raw_batch_write(&table.client, table.name.clone(), plan.query_items, 8, item).await;
     // Both sides must see the same data.
     let expected = table.per_partition as u64;
     let raw = raw_query_count(&table.client, &table.name, 0).await;
@@ -222,75 +214,65 @@ async fn ours_query_count(store: &Store, person_id: u64) -> u64 {
         .expect("query count")
 }
 
-/// Raw: a paginated Query of one partition, collecting every item.
-async fn raw_query_run(client: &Client, table: &str, person_id: u64) -> usize {
-    let mut items = Vec::new();
+/// Raw: a paginated Query of one partition (`Select=COUNT` when `counting`), as a raw-SDK
+/// user writes it, each page handed to `page`.
+async fn raw_query_pages(
+    client: &Client,
+    table: &str,
+    person_id: u64,
+    counting: bool,
+    mut page: impl FnMut(QueryOutput),
+) {
     let mut start = None;
     loop {
-        let page = client
+        let mut output = client
             .query()
             .table_name(table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", "person_id")
             .expression_attribute_values(":pk", AttributeValue::N(person_id.to_string()))
+            .set_select(counting.then_some(Select::Count))
             .set_exclusive_start_key(start)
             .send()
             .await
             .expect("raw Query");
-        start = page.last_evaluated_key;
-        items.extend(page.items.unwrap_or_default());
+        start = output.last_evaluated_key.take();
+        page(output);
         if start.is_none() {
-            return black_box(items).len();
+            return;
         }
     }
+}
+
+/// Raw: a paginated Query of one partition, collecting every item.
+async fn raw_query_run(client: &Client, table: &str, person_id: u64) -> usize {
+    let mut items = Vec::new();
+    raw_query_pages(client, table, person_id, false, |page| {
+        items.extend(page.items.unwrap_or_default())
+    })
+    .await;
+    black_box(items).len()
 }
 
 /// Raw, typed: [`raw_query_run`] plus `serde_dynamo::from_items` into `PhoneCall`, what a
 /// raw-SDK user who wants typed values would write.
 async fn raw_query_run_decoded(client: &Client, table: &str, person_id: u64) -> usize {
     let mut events: Vec<PhoneCall> = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .query()
-            .table_name(table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", "person_id")
-            .expression_attribute_values(":pk", AttributeValue::N(person_id.to_string()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("raw Query");
-        start = page.last_evaluated_key;
+    raw_query_pages(client, table, person_id, false, |page| {
         let decoded: Vec<PhoneCall> =
             serde_dynamo::from_items(page.items.unwrap_or_default()).expect("decode");
         events.extend(decoded);
-        if start.is_none() {
-            return black_box(events).len();
-        }
-    }
+    })
+    .await;
+    black_box(events).len()
 }
 
 /// Raw: a paginated `Select=COUNT` Query of one partition, summed.
 async fn raw_query_count(client: &Client, table: &str, person_id: u64) -> u64 {
     let mut total = 0u64;
-    let mut start = None;
-    loop {
-        let page = client
-            .query()
-            .table_name(table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", "person_id")
-            .expression_attribute_values(":pk", AttributeValue::N(person_id.to_string()))
-            .select(Select::Count)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("raw Query COUNT");
-        total += page.count as u64;
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return total;
-        }
-    }
+    raw_query_pages(client, table, person_id, true, |page| {
+        total += page.count as u64
+    })
+    .await;
+    total
 }

@@ -15,7 +15,7 @@ use eventosaurus::{Storable, Store};
 
 use crate::report::Row;
 use crate::scenarios::{
-    per_sec, phone_call, progress, raw_batch, raw_item, raw_put, run_concurrent, Bench,
+    per_sec, phone_call, progress, raw_batch_write, raw_item, raw_put, run_concurrent, Bench,
 };
 use crate::stats::{median, percentile};
 
@@ -132,18 +132,8 @@ async fn enqueue_latency(store: &Store, n: usize) -> Sample {
 
 /// `n` items in BatchWriteItems of 25 at the queue's concurrency: items per second.
 async fn raw_batch_drain(bench: &Bench, table: Arc<String>, n: usize) -> f64 {
-    let client = bench.client.clone();
     let concurrency = QueueOptions::default().concurrency;
-    let (elapsed, _) = run_concurrent(n.div_ceil(25), concurrency, move |c| {
-        let (client, table) = (client.clone(), table.clone());
-        async move {
-            let items = (c * 25..((c + 1) * 25).min(n))
-                .map(|i| raw_item(i, 0))
-                .collect();
-            raw_batch(&client, &table, items).await
-        }
-    })
-    .await;
+    let elapsed = raw_batch_write(&bench.client, table, n, concurrency, |i| raw_item(i, 0)).await;
     per_sec(n, elapsed)
 }
 

@@ -205,6 +205,27 @@ pub(crate) async fn raw_batch(
     }
 }
 
+/// Writes the items `item(0..n)` with raw BatchWriteItems of 25 on `concurrency` tasks;
+/// returns the elapsed time.
+pub(crate) async fn raw_batch_write(
+    client: &Client,
+    table: Arc<String>,
+    n: usize,
+    concurrency: usize,
+    item: impl Fn(usize) -> HashMap<String, AttributeValue> + Clone + Send + Sync + 'static,
+) -> Duration {
+    let client = client.clone();
+    let (elapsed, _) = run_concurrent(n.div_ceil(25), concurrency, move |c| {
+        let (client, table, item) = (client.clone(), table.clone(), item.clone());
+        async move {
+            let items = (c * 25..((c + 1) * 25).min(n)).map(item).collect();
+            raw_batch(&client, &table, items).await
+        }
+    })
+    .await;
+    elapsed
+}
+
 /// Runs `task(i)` for `i` in `0..n` on `concurrency` tokio tasks; returns the elapsed time
 /// and every call's latency.
 pub(crate) async fn run_concurrent<F, Fut>(

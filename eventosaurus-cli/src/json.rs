@@ -127,28 +127,27 @@ fn index(fields: IndexFields<'_>, own: impl FnOnce(&mut Map<String, Value>)) -> 
     Value::Object(s)
 }
 
-fn local_index(i: &LocalSecondaryIndexDescription) -> Value {
-    let fields = IndexFields {
-        name: i.index_name(),
-        key_schema: i.key_schema(),
-        projection: i.projection(),
-        size_bytes: i.index_size_bytes(),
-        item_count: i.item_count(),
-        arn: i.index_arn(),
+/// The [`IndexFields`] of either kind of index description (the SDK gives the two types the
+/// same accessors but no common trait).
+macro_rules! index_fields {
+    ($i:expr) => {
+        IndexFields {
+            name: $i.index_name(),
+            key_schema: $i.key_schema(),
+            projection: $i.projection(),
+            size_bytes: $i.index_size_bytes(),
+            item_count: $i.item_count(),
+            arn: $i.index_arn(),
+        }
     };
-    index(fields, |_| {})
+}
+
+fn local_index(i: &LocalSecondaryIndexDescription) -> Value {
+    index(index_fields!(i), |_| {})
 }
 
 fn global_index(i: &GlobalSecondaryIndexDescription) -> Value {
-    let fields = IndexFields {
-        name: i.index_name(),
-        key_schema: i.key_schema(),
-        projection: i.projection(),
-        size_bytes: i.index_size_bytes(),
-        item_count: i.item_count(),
-        arn: i.index_arn(),
-    };
-    index(fields, |s| {
+    index(index_fields!(i), |s| {
         put(
             s,
             "IndexStatus",

@@ -272,56 +272,36 @@ fn sdk_transact_item(item: &TransactItem) -> crate::Result<TransactWriteItem> {
             item.table
         ),
     };
-    let builder = TransactWriteItem::builder();
-    Ok(match &item.action {
-        TransactAction::Put { item: put } => builder.put(
-            Put::builder()
+    // The four builders share these setters but no trait: one macro applies them.
+    macro_rules! with_condition {
+        ($builder:expr) => {
+            $builder
                 .table_name(&item.table)
-                .set_item(Some(put.clone()))
                 .set_condition_expression(item.condition.clone())
                 .set_expression_attribute_names(names)
                 .set_expression_attribute_values(values)
                 .set_return_values_on_condition_check_failure(on_failure)
                 .build()
-                .map_err(invalid)?,
-        ),
+                .map_err(invalid)?
+        };
+    }
+    let builder = TransactWriteItem::builder();
+    Ok(match &item.action {
+        TransactAction::Put { item: put } => {
+            builder.put(with_condition!(Put::builder().set_item(Some(put.clone()))))
+        }
         TransactAction::Update {
             key,
             update_expression,
-        } => builder.update(
-            Update::builder()
-                .table_name(&item.table)
-                .set_key(Some(key.clone()))
-                .update_expression(update_expression)
-                .set_condition_expression(item.condition.clone())
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .set_return_values_on_condition_check_failure(on_failure)
-                .build()
-                .map_err(invalid)?,
-        ),
-        TransactAction::Delete { key } => builder.delete(
-            Delete::builder()
-                .table_name(&item.table)
-                .set_key(Some(key.clone()))
-                .set_condition_expression(item.condition.clone())
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .set_return_values_on_condition_check_failure(on_failure)
-                .build()
-                .map_err(invalid)?,
-        ),
-        TransactAction::ConditionCheck { key } => builder.condition_check(
-            ConditionCheck::builder()
-                .table_name(&item.table)
-                .set_key(Some(key.clone()))
-                .set_condition_expression(item.condition.clone())
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .set_return_values_on_condition_check_failure(on_failure)
-                .build()
-                .map_err(invalid)?,
-        ),
+        } => builder.update(with_condition!(Update::builder()
+            .set_key(Some(key.clone()))
+            .update_expression(update_expression))),
+        TransactAction::Delete { key } => {
+            builder.delete(with_condition!(Delete::builder().set_key(Some(key.clone()))))
+        }
+        TransactAction::ConditionCheck { key } => builder.condition_check(with_condition!(
+            ConditionCheck::builder().set_key(Some(key.clone()))
+        )),
     }
     .build())
 }
