@@ -146,7 +146,7 @@ fn key_text(value: Option<&AttributeValue>) -> Option<String> {
 }
 
 /// An attribute value as plain JSON: numbers as the nearest double, so that a field of the
-/// published `data` always has one JSON type (see [`plain_json`](crate::plain_json)).
+/// published `data` always has one JSON type (see [`plain_json`]).
 fn to_json(value: &AttributeValue) -> Value {
     plain_json::value(value, Numbers::Nearest)
 }
