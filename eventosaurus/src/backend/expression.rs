@@ -195,70 +195,89 @@ impl UpdateExpr {
             new.remove(name);
         }
         for (name, value) in &self.add {
-            let added = match (base.get(name), value) {
-                (
-                    None,
-                    AttributeValue::N(_)
-                    | AttributeValue::Ss(_)
-                    | AttributeValue::Ns(_)
-                    | AttributeValue::Bs(_),
-                ) => value.clone(),
-                (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
-                    AttributeValue::N(add_numbers(a, b, false).ok_or_else(|| too_large(a, b))?)
-                }
-                (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
-                    AttributeValue::Ss(union(a, b, |x, y| x == y))
-                }
-                (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
-                    AttributeValue::Ns(union(a, b, |x, y| {
-                        add_numbers(x, y, true).is_some_and(|d| d == "0")
-                    }))
-                }
-                (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
-                    AttributeValue::Bs(union(a, b, |x, y| x == y))
-                }
-                _ => {
-                    return Err(format!(
-                    "ADD `{name}`: an operand in the update expression has an incorrect data type \
-                         (ADD takes a number, or a set of the attribute's type)"
-                ))
-                }
-            };
-            new.insert(name.clone(), added);
+            new.insert(name.clone(), added(name, base.get(name), value)?);
         }
         for (name, value) in &self.delete {
-            let remaining = match (base.get(name), value) {
-                (None, AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)) => continue,
-                (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
-                    let left: Vec<String> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
-                    (!left.is_empty()).then_some(AttributeValue::Ss(left))
-                }
-                (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
-                    let left: Vec<String> = a
-                        .iter()
-                        .filter(|x| !b.iter().any(|y| add_numbers(x, y, true).is_some_and(|d| d == "0")))
-                        .cloned()
-                        .collect();
-                    (!left.is_empty()).then_some(AttributeValue::Ns(left))
-                }
-                (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
-                    let left: Vec<_> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
-                    (!left.is_empty()).then_some(AttributeValue::Bs(left))
-                }
-                _ => {
-                    return Err(format!(
-                        "DELETE `{name}`: an operand in the update expression has an incorrect data type \
-                         (DELETE takes a set of the attribute's type)"
-                    ))
-                }
-            };
-            match remaining {
+            let old = base.get(name);
+            match remaining_after_delete(name, old, value)? {
                 Some(value) => new.insert(name.clone(), value),
-                None => new.remove(name),
+                None if old.is_some() => new.remove(name),
+                None => None, // nothing to delete from
             };
         }
         Ok(new)
     }
+}
+
+/// `ADD name value`: a number added to the old one (or set as is), a set united with the old one.
+fn added(
+    name: &str,
+    old: Option<&AttributeValue>,
+    value: &AttributeValue,
+) -> std::result::Result<AttributeValue, String> {
+    Ok(match (old, value) {
+        (
+            None,
+            AttributeValue::N(_)
+            | AttributeValue::Ss(_)
+            | AttributeValue::Ns(_)
+            | AttributeValue::Bs(_),
+        ) => value.clone(),
+        (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
+            AttributeValue::N(add_numbers(a, b, false).ok_or_else(|| too_large(a, b))?)
+        }
+        (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
+            AttributeValue::Ss(union(a, b, |x, y| x == y))
+        }
+        (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
+            AttributeValue::Ns(union(a, b, |x, y| {
+                add_numbers(x, y, true).is_some_and(|d| d == "0")
+            }))
+        }
+        (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
+            AttributeValue::Bs(union(a, b, |x, y| x == y))
+        }
+        _ => {
+            return Err(format!(
+                "ADD `{name}`: an operand in the update expression has an incorrect data type \
+                 (ADD takes a number, or a set of the attribute's type)"
+            ))
+        }
+    })
+}
+
+/// `DELETE name set`: what is left of the old set (`None`: nothing, the attribute goes).
+fn remaining_after_delete(
+    name: &str,
+    old: Option<&AttributeValue>,
+    value: &AttributeValue,
+) -> std::result::Result<Option<AttributeValue>, String> {
+    Ok(match (old, value) {
+        (None, AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)) => None,
+        (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
+            let left: Vec<String> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+            (!left.is_empty()).then_some(AttributeValue::Ss(left))
+        }
+        (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
+            let same = |x: &String, y: &String| add_numbers(x, y, true).is_some_and(|d| d == "0");
+            let left: Vec<String> = a
+                .iter()
+                .filter(|x| !b.iter().any(|y| same(x, y)))
+                .cloned()
+                .collect();
+            (!left.is_empty()).then_some(AttributeValue::Ns(left))
+        }
+        (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
+            let left: Vec<_> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+            (!left.is_empty()).then_some(AttributeValue::Bs(left))
+        }
+        _ => {
+            return Err(format!(
+                "DELETE `{name}`: an operand in the update expression has an incorrect data type \
+                 (DELETE takes a set of the attribute's type)"
+            ))
+        }
+    })
 }
 
 fn union<T: Clone>(a: &[T], b: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<T> {
