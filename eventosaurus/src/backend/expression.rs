@@ -603,36 +603,44 @@ impl Parser<'_> {
         if let (Some(Token::Word(function)), Some(Token::LParen)) = (self.peek(), self.peek_at(1)) {
             let function = function.to_ascii_lowercase();
             self.pos += 2;
-            let cond = match function.as_str() {
-                "attribute_exists" | "attribute_not_exists" => Cond::Exists {
-                    attribute: self.path()?,
-                    exists: function == "attribute_exists",
-                },
-                "begins_with" | "contains" => {
-                    let left = Operand::Attribute(self.path()?);
-                    self.expect(Token::Comma, "`,`")?;
-                    let right = self.operand()?;
-                    let operator = if function == "contains" {
-                        Operator::Contains
-                    } else {
-                        Operator::BeginsWith
-                    };
-                    Cond::Compare {
-                        left,
-                        operator,
-                        right: vec![right],
-                    }
-                }
-                other => {
-                    return Err(format!(
-                    "the function `{other}(..)` is not supported in test mode ({UNSUPPORTED_HINT})"
-                ))
-                }
-            };
+            let cond = self.function_call(&function)?;
             self.expect(Token::RParen, "`)`")?;
             return Ok(cond);
         }
         let left = self.operand()?;
+        self.comparison(left)
+    }
+
+    /// The arguments of a condition function, after `name(`.
+    fn function_call(&mut self, function: &str) -> std::result::Result<Cond, String> {
+        match function {
+            "attribute_exists" | "attribute_not_exists" => Ok(Cond::Exists {
+                attribute: self.path()?,
+                exists: function == "attribute_exists",
+            }),
+            "begins_with" | "contains" => {
+                let left = Operand::Attribute(self.path()?);
+                self.expect(Token::Comma, "`,`")?;
+                let right = self.operand()?;
+                let operator = if function == "contains" {
+                    Operator::Contains
+                } else {
+                    Operator::BeginsWith
+                };
+                Ok(Cond::Compare {
+                    left,
+                    operator,
+                    right: vec![right],
+                })
+            }
+            other => Err(format!(
+                "the function `{other}(..)` is not supported in test mode ({UNSUPPORTED_HINT})"
+            )),
+        }
+    }
+
+    /// What follows a condition's left operand: a comparison, `BETWEEN .. AND ..` or `IN (..)`.
+    fn comparison(&mut self, left: Operand) -> std::result::Result<Cond, String> {
         match self.next() {
             Some(Token::Cmp(operator)) => Ok(Cond::Compare {
                 left,
