@@ -11,6 +11,8 @@ mod ast;
 mod attr;
 mod codec;
 mod expand;
+mod index;
+mod ttl;
 mod valid;
 
 use proc_macro::TokenStream;

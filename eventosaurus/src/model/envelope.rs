@@ -211,6 +211,8 @@ mod tests {
         ],
         linked: Some("subjects"),
         shard_by: Some("workflow"),
+        ttl: None,
+        indexes: &[],
     };
 
     fn item(pairs: Vec<(&str, AttributeValue)>) -> HashMap<String, AttributeValue> {
@@ -258,6 +260,8 @@ mod tests {
         // Without shard_by, source and linked value: the partition key, nulls.
         let plain = TableDef {
             shard_by: None,
+            ttl: None,
+            indexes: &[],
             ..DEF
         };
         let mut bare = stored.clone();

@@ -106,7 +106,7 @@ pub fn evaluate_request(
     let scanned = candidates.len() as u64;
     let items = candidates
         .into_iter()
-        .filter(|item| matches_all(&plan.filter, item))
+        .filter(|item| plan.filter_keeps(item))
         .collect();
     MemoryResponse {
         items,
@@ -130,6 +130,8 @@ mod tests {
         attributes: &[],
         linked: None,
         shard_by: None,
+        ttl: None,
+        indexes: &[],
     };
 
     fn item(pk: &str, uuid: &str, created_at: &str, n: &str) -> Item {

@@ -9,6 +9,7 @@
 mod condition;
 mod cursor;
 pub mod dynamic;
+pub mod expiry;
 pub mod json;
 pub mod memory;
 mod request;
@@ -16,4 +17,5 @@ mod request;
 pub use condition::{items_equal, matches_all, values_equal, Condition, Operator};
 pub use cursor::Cursor;
 pub use dynamic::ParseConditionError;
+pub use expiry::ExpiryFilter;
 pub use request::{Expressions, Operation, Plan, QueryOptions, Select};

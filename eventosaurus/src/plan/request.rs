@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::condition::{compare_scalars, Condition, Operator};
 use super::cursor::Cursor;
+use super::expiry::{now_epoch_seconds, ExpiryFilter};
 use crate::codec::Item;
 use crate::error::{CursorProblem, Error, QueryProblem, Result};
 use crate::number::{Number, NumberError};
@@ -63,6 +64,9 @@ pub struct QueryOptions {
     pub allow_scan: bool,
     /// Resume after this cursor, taken from a previous [`Page`](crate::query::Page).
     pub after: Option<Cursor>,
+    /// Also return events whose time to live has passed but that DynamoDB has not deleted
+    /// yet (it does so lazily). Off: they are hidden ([`Plan::hide_expired`]).
+    pub include_expired: bool,
 }
 
 /// The request a query sends, as plain data: what `explain()` returns, what the DynamoDB
@@ -87,6 +91,10 @@ pub struct Plan {
     pub key_condition: Vec<Condition>,
     /// Conditions sent as the FilterExpression, all of which must match (AND).
     pub filter: Vec<Condition>,
+    /// For a table whose events expire, the last part of the FilterExpression: it hides
+    /// items whose `expires_at` has passed (`None` without TTL, or with
+    /// [`include_expired`](QueryOptions::include_expired)).
+    pub hide_expired: Option<ExpiryFilter>,
     /// Conditions DynamoDB does not accept in this request (a second condition on a key
     /// attribute of the queried table or index: it can be neither a second key condition
     /// nor a filter). eventosaurus evaluates them on each returned item.
@@ -191,13 +199,24 @@ impl Plan {
             Some(cursor) => Some(keys.start_key(cursor)?),
             None => None,
         };
-        let expressions = Expressions::render(&keys.key_condition, &filter, keys.operation);
+        let hide_expired = if options.include_expired {
+            None
+        } else {
+            ExpiryFilter::for_table(def, now_epoch_seconds())
+        };
+        let expressions = Expressions::render(
+            &keys.key_condition,
+            &filter,
+            hide_expired.as_ref(),
+            keys.operation,
+        );
         Ok(Plan {
             table,
             operation: keys.operation,
             index: keys.index,
             key_condition: keys.key_condition,
             filter,
+            hide_expired,
             client_filter,
             limit: options.limit,
             descending: options.descending,
@@ -208,6 +227,13 @@ impl Plan {
             exclusive_start_key,
             expressions,
         })
+    }
+
+    /// Whether an evaluated item passes the FilterExpression: every [`filter`](Plan::filter)
+    /// condition and [`hide_expired`](Plan::hide_expired). (What an in-memory backend applies.)
+    pub fn filter_keeps(&self, item: &Item) -> bool {
+        super::condition::matches_all(&self.filter, item)
+            && self.hide_expired.as_ref().is_none_or(|f| f.keeps(item))
     }
 
     /// Every condition a returned item satisfies: key conditions, filter and client filter.
@@ -392,6 +418,7 @@ impl Expressions {
     fn render(
         key_condition: &[Condition],
         filter: &[Condition],
+        hide_expired: Option<&ExpiryFilter>,
         operation: Operation,
     ) -> Expressions {
         let mut out = Expressions::default();
@@ -400,10 +427,15 @@ impl Expressions {
             .iter()
             .map(|c| out.render_condition(c, &mut name_of))
             .collect::<Vec<_>>();
-        let filter = filter
+        let mut filter = filter
             .iter()
             .map(|c| out.render_condition(c, &mut name_of))
             .collect::<Vec<_>>();
+        if let Some(expiry) = hide_expired {
+            let name = out.name_placeholder(&expiry.attribute, &mut name_of);
+            let now = out.value_placeholder(AttributeValue::N(expiry.now.to_string()));
+            filter.push(format!("(attribute_not_exists({name}) OR {name} > {now})"));
+        }
         if operation == Operation::Query {
             out.key_condition_expression = Some(key.join(" AND "));
         }
@@ -413,29 +445,40 @@ impl Expressions {
         out
     }
 
+    /// The `#nK` placeholder of an attribute, the same for every mention.
+    fn name_placeholder(
+        &mut self,
+        attribute: &str,
+        name_of: &mut BTreeMap<String, String>,
+    ) -> String {
+        match name_of.get(attribute) {
+            Some(placeholder) => placeholder.clone(),
+            None => {
+                let placeholder = format!("#n{}", name_of.len());
+                name_of.insert(attribute.to_owned(), placeholder.clone());
+                self.names.insert(placeholder.clone(), attribute.to_owned());
+                placeholder
+            }
+        }
+    }
+
+    /// A new `:vK` placeholder for a value.
+    fn value_placeholder(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
     fn render_condition(
         &mut self,
         condition: &Condition,
         name_of: &mut BTreeMap<String, String>,
     ) -> String {
-        let name = match name_of.get(&condition.attribute) {
-            Some(placeholder) => placeholder.clone(),
-            None => {
-                let placeholder = format!("#n{}", name_of.len());
-                name_of.insert(condition.attribute.clone(), placeholder.clone());
-                self.names
-                    .insert(placeholder.clone(), condition.attribute.clone());
-                placeholder
-            }
-        };
+        let name = self.name_placeholder(&condition.attribute, name_of);
         let values: Vec<String> = condition
             .values
             .iter()
-            .map(|value| {
-                let placeholder = format!(":v{}", self.values.len());
-                self.values.insert(placeholder.clone(), value.clone());
-                placeholder
-            })
+            .map(|value| self.value_placeholder(value.clone()))
             .collect();
         let first = values.first().map(String::as_str).unwrap_or("");
         match condition.operator {
@@ -478,6 +521,8 @@ mod tests {
         }],
         linked: None,
         shard_by: None,
+        ttl: None,
+        indexes: &[],
     };
 
     fn n(v: &str) -> AttributeValue {
