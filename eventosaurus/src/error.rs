@@ -441,6 +441,18 @@ pub enum QueryProblem {
     /// `page_size(0)`.
     #[error("page_size must be at least 1")]
     ZeroPageSize,
+    /// `consistent_read()` on a query that reads a global secondary index, which DynamoDB
+    /// keeps up to date asynchronously and reads with eventually consistent reads only.
+    #[error(
+        "the query reads the global secondary index `{index}` (its EQ is on the index's \
+         partition key), and DynamoDB reads global indexes with eventually consistent reads \
+         only: drop consistent_read(), or query by the table's partition key for a strongly \
+         consistent read"
+    )]
+    ConsistentReadOnGlobalIndex {
+        /// The index the query would read.
+        index: String,
+    },
 }
 
 /// What is wrong with a cursor: the detail of [`Error::InvalidCursor`].

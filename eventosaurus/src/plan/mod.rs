@@ -11,6 +11,7 @@ mod cursor;
 pub mod dynamic;
 pub mod expiry;
 pub mod json;
+mod keys;
 pub mod memory;
 mod request;
 
@@ -18,4 +19,5 @@ pub use condition::{items_equal, matches_all, values_equal, Condition, Operator}
 pub use cursor::Cursor;
 pub use dynamic::ParseConditionError;
 pub use expiry::ExpiryFilter;
+pub use keys::IndexKind;
 pub use request::{Expressions, Operation, Plan, QueryOptions, Select};
