@@ -27,6 +27,11 @@
 //! (lists, maps, options: not queryable by `--by`). `composite_key` lists the attributes
 //! digested into `event_uuid` (empty for random ids). Optional `linked` and `shard_by` name
 //! the attributes of `#[eventosaurus(linked)]` and `shard_by = field` (an event's envelope).
+//! Optional `ttl` is `{"after_seconds": 7776000}` (`ttl = "90d"`) or `{"field": "ends"}` (the
+//! attribute of an `#[eventosaurus(expires_at)]` field); optional `indexes` lists the global
+//! secondary indexes as `{"name": "by_phone", "partition_key": "phone_number", "sort_key":
+//! "created_at"}` (`sort_key` optional; keys typed by `attributes`, `created_at` and
+//! `event_uuid` being strings), checked as the derive checks them.
 
 use std::path::{Path, PathBuf};
 
