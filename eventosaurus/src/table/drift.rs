@@ -586,4 +586,121 @@ mod tests {
             assert!(!drift.to_string().contains('\n'));
         }
     }
+
+    #[test]
+    fn time_to_live_is_compared_with_the_definition() {
+        use crate::schema::{TableDef, Ttl, EXPIRES_AT};
+        use sdk::TimeToLiveStatus as S;
+        let ttl = |status: S, attribute: Option<&str>| {
+            sdk::TimeToLiveDescription::builder()
+                .time_to_live_status(status)
+                .set_attribute_name(attribute.map(str::to_owned))
+                .build()
+        };
+        let expiring = TableDef {
+            ttl: Some(Ttl::AfterCreation { seconds: 60 }),
+            ..DEF
+        }
+        .spec("dev", Billing::OnDemand);
+        let plain = spec();
+        let on = ttl(S::Enabled, Some(EXPIRES_AT));
+        assert_eq!(time_to_live_drift(&expiring, Some(&on)), None);
+        let enabling = ttl(S::Enabling, Some(EXPIRES_AT));
+        assert_eq!(time_to_live_drift(&expiring, Some(&enabling)), None);
+        assert_eq!(
+            time_to_live_drift(&plain, Some(&ttl(S::Disabled, None))),
+            None
+        );
+        assert_eq!(time_to_live_drift(&plain, None), None);
+        let cases = [
+            (
+                &expiring,
+                ttl(S::Disabled, None),
+                "DISABLED",
+                None,
+                "run create-tables",
+            ),
+            (
+                &expiring,
+                ttl(S::Enabled, Some("other")),
+                "ENABLED",
+                Some("other"),
+                "turn it off",
+            ),
+            (
+                &plain,
+                on.clone(),
+                "ENABLED",
+                Some(EXPIRES_AT),
+                "declares no ttl",
+            ),
+        ];
+        for (spec, live, status, found, says) in cases {
+            let drift = time_to_live_drift(spec, Some(&live)).expect("drift");
+            assert_eq!(
+                drift,
+                Drift::TimeToLive {
+                    expected: spec.time_to_live.as_ref().map(|t| t.attribute_name.clone()),
+                    status: status.into(),
+                    found: found.map(str::to_owned),
+                }
+            );
+            let line = drift.to_string();
+            assert!(line.contains(says) && !line.contains('\n'), "{line}");
+            assert!(!drift.is_in_key_schema());
+        }
+    }
+
+    #[test]
+    fn global_indexes_are_compared_by_keys_and_projection() {
+        use crate::schema::{GlobalIndexDef, IndexKey, KeyAttributeType, TableDef};
+        const INDEXES: &[GlobalIndexDef] = &[GlobalIndexDef {
+            name: "by_phone",
+            partition_key: IndexKey {
+                attribute: "phone",
+                attribute_type: KeyAttributeType::String,
+            },
+            sort_key: None,
+        }];
+        let spec = TableDef {
+            indexes: INDEXES,
+            ..DEF
+        }
+        .spec("dev", Billing::OnDemand);
+        let base = || {
+            live()
+                .local_secondary_indexes(lsi(CREATED_AT, sdk::ProjectionType::All))
+                .attribute_definitions(attribute("phone", sdk::ScalarAttributeType::S))
+        };
+        let gsi = |key: &str, projection| {
+            sdk::GlobalSecondaryIndexDescription::builder()
+                .index_name("by_phone")
+                .key_schema(self::key(key, sdk::KeyType::Hash))
+                .projection(
+                    sdk::Projection::builder()
+                        .projection_type(projection)
+                        .build(),
+                )
+                .build()
+        };
+        let same = base().global_secondary_indexes(gsi("phone", sdk::ProjectionType::All));
+        assert_eq!(drift(&spec, Some(&same.build())), []);
+        assert_eq!(
+            drift(&spec, Some(&base().build())),
+            [Drift::MissingGlobalIndex {
+                index: "by_phone".into()
+            }]
+        );
+        let other = base().global_secondary_indexes(gsi("phone", sdk::ProjectionType::KeysOnly));
+        let found = drift(&spec, Some(&other.build()));
+        assert_eq!(
+            found,
+            [Drift::GlobalIndexDiffers {
+                index: "by_phone".into(),
+                expected: "phone (S) HASH; projection ALL".into(),
+                found: "phone (S) HASH; projection KEYS_ONLY".into(),
+            }]
+        );
+        assert!(!found[0].is_in_key_schema());
+    }
 }
