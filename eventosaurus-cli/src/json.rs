@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, KeySchemaElement, Projection,
-    ProvisionedThroughputDescription, TableDescription,
+    ProvisionedThroughputDescription, TableDescription, TimeToLiveDescription,
 };
 use eventosaurus::codec::Item;
 use serde_json::{json, Map, Value};
@@ -151,6 +151,18 @@ pub fn table_description(d: &TableDescription) -> Value {
         "DeletionProtectionEnabled",
         d.deletion_protection_enabled().map(Value::from),
     );
+    Value::Object(m)
+}
+
+/// `TimeToLiveDescription` → `{"TimeToLiveStatus": .., "AttributeName": ..}`.
+pub fn time_to_live(d: &TimeToLiveDescription) -> Value {
+    let mut m = Map::new();
+    put(
+        &mut m,
+        "TimeToLiveStatus",
+        d.time_to_live_status().map(|s| s.as_str().into()),
+    );
+    put(&mut m, "AttributeName", d.attribute_name().map(Value::from));
     Value::Object(m)
 }
 

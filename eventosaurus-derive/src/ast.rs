@@ -31,6 +31,8 @@ pub struct Field<'a> {
     pub serde: SerdeField,
     /// `#[eventosaurus(linked)]`: where it was written.
     pub linked: Option<Span>,
+    /// `#[eventosaurus(expires_at)]`: where it was written.
+    pub expires_at: Option<Span>,
 }
 
 pub struct Input<'a> {
@@ -125,6 +127,7 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             kind: kind_of(&field.ty),
             serde: serde_field,
             linked: field_attrs.linked,
+            expires_at: field_attrs.expires_at,
         });
     }
     Ok(Input {

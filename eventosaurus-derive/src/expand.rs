@@ -42,6 +42,8 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
                     attributes: &[],
                     linked: ::std::option::Option::None,
                     shard_by: ::std::option::Option::None,
+                    ttl: ::std::option::Option::None,
+                    indexes: &[],
                 };
                 fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                     ::std::unreachable!()
@@ -127,9 +129,14 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     };
 
     let table_name_check = table_name_check(table);
+    let index_name_checks = crate::index::name_checks(&valid.indexes);
+    let ttl = crate::ttl::table_def(&valid.ttl);
+    let expires_at_method = crate::ttl::method(&valid.ttl);
+    let indexes = crate::index::table_defs(&valid.indexes);
 
     quote! {
         #table_name_check
+        #index_name_checks
 
         #[automatically_derived]
         impl ::eventosaurus::Storable for #ident {
@@ -143,6 +150,8 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
                 attributes: &[#(#attributes),*],
                 linked: #linked,
                 shard_by: #shard_by,
+                ttl: #ttl,
+                indexes: &[#(#indexes),*],
             };
 
             fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
@@ -150,6 +159,7 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
             }
 
             #codec_methods
+            #expires_at_method
         }
 
         #query_builder

@@ -11,6 +11,8 @@ mod ast;
 mod attr;
 mod codec;
 mod expand;
+mod index;
+mod ttl;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -31,13 +33,21 @@ use syn::{parse_macro_input, DeriveInput};
 /// * `composite_key(field, ..)` (optional): fields digested into a deterministic `event_uuid`;
 /// * `shard_by = field` (optional): an integer or `String` field that orders the event's
 ///   publication (its envelope's `partition_key`) instead of the partition key;
+/// * `ttl = "90d"` (optional): events expire this long after `created_at` (`s`, `m`, `h`
+///   or `d`); stored as the `expires_at` attribute, in epoch seconds;
+/// * `index(name = "..", partition_key = field, sort_key = field)` (optional, repeatable): a
+///   global secondary index projecting ALL attributes; keys are integer or `String` fields
+///   (`sort_key` also `created_at` or `event_uuid`);
 /// * `custom_on_error` (optional): you implement `eventosaurus::OnError` yourself;
 /// * `serde_codec` (optional): encode and decode with serde_dynamo only. The derive otherwise
 ///   generates a direct codec that mirrors serde_derive's output field by field; use this
 ///   when the struct's `Serialize` / `Deserialize` are written by hand.
 ///
 /// Field attributes: `#[eventosaurus(linked)]` on at most one field marks records related to
-/// the event, published apart from its data in its envelope (the field is stored as usual).
+/// the event, published apart from its data in its envelope (the field is stored as usual);
+/// `#[eventosaurus(expires_at)]` on at most one field (not with `ttl`) says when the event
+/// expires: its type must implement `eventosaurus::model::ExpiresAtField` (`DateTime`,
+/// `CreatedAt`, `SystemTime`, epoch-second integers, and `Option`s of them).
 ///
 /// Besides `impl Storable`, it generates the typed query builder: an inherent
 /// `Event::query()` returning `EventQuery` (same visibility as the struct), with

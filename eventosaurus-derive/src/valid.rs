@@ -6,6 +6,8 @@ use quote::ToTokens;
 use syn::LitStr;
 
 use crate::ast::{find_128_bit, Field, Input, TypeKind};
+use crate::index::{self, ValidIndex};
+use crate::ttl::{self, ValidTtl};
 
 /// Reserved attribute names: the sort key and the timestamp.
 pub const RESERVED: [&str; 2] = ["event_uuid", "created_at"];
@@ -19,6 +21,10 @@ pub struct Valid<'i, 'a> {
     pub linked: Option<&'i Field<'a>>,
     /// The field named by `shard_by`.
     pub shard_by: Option<&'i Field<'a>>,
+    /// When the events expire.
+    pub ttl: Option<ValidTtl<'i, 'a>>,
+    /// The global secondary indexes.
+    pub indexes: Vec<ValidIndex<'i, 'a>>,
 }
 
 pub fn validate<'i, 'a>(
@@ -160,6 +166,8 @@ pub fn validate<'i, 'a>(
     }
 
     let (linked, shard_by) = envelope_fields(input, errors);
+    let ttl = ttl::validate(input, errors);
+    let indexes = index::validate(input, errors);
 
     if errors.is_empty() {
         Some(Valid {
@@ -168,6 +176,8 @@ pub fn validate<'i, 'a>(
             composite_key,
             linked,
             shard_by,
+            ttl,
+            indexes,
         })
     } else {
         None

@@ -245,6 +245,24 @@ pub enum Error {
         waited_secs: u64,
     },
 
+    /// A global secondary index being added did not become ACTIVE in time. DynamoDB goes on
+    /// building it: run `create-tables` again to wait for it.
+    #[error(
+        "index `{index}` of table `{table}` was still {status} after waiting {waited_secs}s for it \
+         to become ACTIVE; DynamoDB goes on building it (backfilling a large table takes long): \
+         run create-tables again to wait for it"
+    )]
+    IndexNotActive {
+        /// The full table name.
+        table: String,
+        /// The index name.
+        index: String,
+        /// The last index status seen (`missing` if it never appeared).
+        status: String,
+        /// How long we waited, in seconds.
+        waited_secs: u64,
+    },
+
     /// A deleted table was still there after waiting for it to disappear.
     #[error(
         "table `{table}` was still {status} after waiting {waited_secs}s for it to be deleted"
@@ -423,6 +441,18 @@ pub enum QueryProblem {
     /// `page_size(0)`.
     #[error("page_size must be at least 1")]
     ZeroPageSize,
+    /// `consistent_read()` on a query that reads a global secondary index, which DynamoDB
+    /// keeps up to date asynchronously and reads with eventually consistent reads only.
+    #[error(
+        "the query reads the global secondary index `{index}` (its EQ is on the index's \
+         partition key), and DynamoDB reads global indexes with eventually consistent reads \
+         only: drop consistent_read(), or query by the table's partition key for a strongly \
+         consistent read"
+    )]
+    ConsistentReadOnGlobalIndex {
+        /// The index the query would read.
+        index: String,
+    },
 }
 
 /// What is wrong with a cursor: the detail of [`Error::InvalidCursor`].
@@ -596,6 +626,30 @@ pub enum Violation {
         /// The key's length in UTF-8 bytes.
         bytes: usize,
     },
+    /// A key of a global secondary index is the empty string, which DynamoDB refuses in an
+    /// index key.
+    #[error(
+        "is a key of the index `{index}`, and it is empty: DynamoDB index keys need at least \
+         one character; store a non-empty value"
+    )]
+    IndexKeyEmpty {
+        /// The index.
+        index: &'static str,
+    },
+    /// A string key of a global secondary index over DynamoDB's limit: 2,048 bytes for its
+    /// partition key, 1,024 for its sort key.
+    #[error(
+        "is a key of the index `{index}`, and it is {bytes} bytes: DynamoDB allows at most \
+         {max} (UTF-8) for this key; use a shorter value"
+    )]
+    IndexKeyTooLong {
+        /// The index.
+        index: &'static str,
+        /// The key's length in UTF-8 bytes.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl Error {
@@ -755,6 +809,14 @@ operation_errors! {
         ResourceNotFoundException => NotFound,
         ResourceInUseException => InUse,
         LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodb::update_time_to_live::UpdateTimeToLiveError {
+        ResourceNotFoundException => NotFound,
+        ResourceInUseException => InUse,
+        LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodb::describe_time_to_live::DescribeTimeToLiveError {
+        ResourceNotFoundException => NotFound,
     }
     aws_sdk_dynamodb::delete_item::DeleteItemError {
         ConditionalCheckFailedException => ConditionFailed,

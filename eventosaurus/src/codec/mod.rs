@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 pub use crate::model::StoredEvent;
 use crate::model::{CreatedAt, Storable};
-use crate::schema::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID, SOURCE};
+use crate::schema::{KeyAttributeType, TableDef, Ttl, CREATED_AT, EVENT_UUID, EXPIRES_AT, SOURCE};
 
 #[doc(hidden)]
 pub mod fast;
@@ -39,7 +39,8 @@ pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 /// exactly this: 204,800 bytes is accepted, one more is rejected.)
 pub const MAX_EVENT_SIZE: usize = MAX_ITEM_SIZE / 2;
 
-/// Serializes an event and adds `event_uuid` and `created_at`.
+/// Serializes an event and adds `event_uuid`, `created_at` and, for an event type with a time
+/// to live, [`EXPIRES_AT`] (see [`expires_at`]).
 ///
 /// Fails if the event's own fields use a reserved name ([`Error::InvalidEvent`]), if a
 /// value breaks one of DynamoDB's rules ([`Error::InvalidValue`]: a NaN, a number DynamoDB
@@ -70,6 +71,7 @@ pub fn encode<E: Storable>(
                 AttributeValue::S(created_at.to_string()),
             )
             .map(|_| CREATED_AT));
+    let replaced = replaced.or_else(|| stamp_expiry(event, &mut item, created_at));
     if let Some(reserved) = replaced {
         return Err(Error::InvalidEvent {
             event_type: def.event_type,
@@ -87,6 +89,35 @@ pub fn encode<E: Storable>(
         });
     }
     Ok(item)
+}
+
+/// When an event expires, in seconds since the Unix epoch: `created_at` plus the lifetime of
+/// `ttl = ".."`, or the time its `#[eventosaurus(expires_at)]` field holds; `None` when it
+/// never does (no TTL, or a `None` field).
+pub fn expires_at<E: Storable>(event: &E, created_at: &CreatedAt) -> Option<i64> {
+    match E::TABLE.ttl? {
+        ttl @ Ttl::AfterCreation { .. } => ttl.after_creation(created_at.timestamp_millis()),
+        Ttl::Field { .. } => event.expires_at_field(),
+    }
+}
+
+/// Writes [`EXPIRES_AT`] for an event type with a time to live; returns the reserved name if
+/// the event's own attributes already hold it.
+fn stamp_expiry<E: Storable>(
+    event: &E,
+    item: &mut Item,
+    created_at: &CreatedAt,
+) -> Option<&'static str> {
+    E::TABLE.ttl?;
+    let clash = item.contains_key(EXPIRES_AT).then_some(EXPIRES_AT);
+    if let Some(seconds) = expires_at(event, created_at) {
+        let mut buffer = itoa::Buffer::new();
+        item.insert(
+            EXPIRES_AT.to_owned(),
+            AttributeValue::N(buffer.format(seconds).to_owned()),
+        );
+    }
+    clash
 }
 
 /// Adds the envelope's [`SOURCE`] attribute (`event_source`) to an encoded event: done only
@@ -152,6 +183,9 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
             )))
         }
     };
+    if def.ttl.is_some() {
+        item.remove(EXPIRES_AT);
+    }
     let source = if def.attributes.iter().any(|a| a.name == SOURCE) {
         None
     } else {
@@ -169,18 +203,20 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
     })
 }
 
-/// Checks an encoded item against DynamoDB's rules (every value, and the partition key)
-/// and returns its size.
+/// Checks an encoded item against DynamoDB's rules (every value, the partition key and the
+/// string keys of its global secondary indexes) and returns its size.
 fn check(item: &Item, def: &TableDef) -> Result<usize> {
     let invalid = |invalid: validate::Invalid| Error::InvalidValue {
         event_type: def.event_type,
         path: invalid.path,
         violation: invalid.violation,
     };
-    validate::check_event_item(
+    let size = validate::check_event_item(
         item,
         def.partition_key,
         def.partition_key_type == KeyAttributeType::Number,
     )
-    .map_err(invalid)
+    .map_err(invalid)?;
+    validate::check_index_keys(item, def.indexes).map_err(invalid)?;
+    Ok(size)
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{CreatedAt, Storable, StoredEvent};
 use crate::error::{Error, Result};
-use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, SOURCE};
+use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, EXPIRES_AT, SOURCE};
 
 /// An event as it is published: its type, its data, its linked records, the service that
 /// stored it and the key that orders it. Serializes to one JSON object:
@@ -25,8 +25,8 @@ use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, SOURCE};
 ///   source is configured); `null` otherwise.
 /// * `partition_key`: the value of the `shard_by` field as text, else the event's partition
 ///   key: events with the same one are published in order.
-/// * `data`: the event's attributes, without `event_uuid`, `created_at`, `event_source` and
-///   the linked field. Numbers are JSON numbers (integers beyond 64 bits and decimals as
+/// * `data`: the event's attributes, without `event_uuid`, `created_at`, `event_source`,
+///   `expires_at` (of an expiring type) and the linked field. Numbers are JSON numbers (integers beyond 64 bits and decimals as
 ///   doubles), sets are arrays, binaries are arrays of byte values.
 /// * `linked`: the value of the `#[eventosaurus(linked)]` field, `null` when the type has
 ///   none (or the value is missing).
@@ -75,6 +75,9 @@ impl Envelope {
             }
             _ => return Err(error(format!("the item has no string `{CREATED_AT}`"))),
         };
+        if def.ttl.is_some() {
+            item.remove(EXPIRES_AT); // the library's, like created_at
+        }
         let source = if def.attributes.iter().any(|a| a.name == SOURCE) {
             None // the event's own field of that name: data
         } else {
@@ -211,6 +214,8 @@ mod tests {
         ],
         linked: Some("subjects"),
         shard_by: Some("workflow"),
+        ttl: None,
+        indexes: &[],
     };
 
     fn item(pairs: Vec<(&str, AttributeValue)>) -> HashMap<String, AttributeValue> {
@@ -272,6 +277,20 @@ mod tests {
             ),
             ("5", None, None)
         );
+
+        // The library's expires_at is no data of an expiring type's envelope.
+        let expiring = TableDef {
+            ttl: Some(crate::schema::Ttl::AfterCreation { seconds: 60 }),
+            ..plain
+        };
+        bare.insert(EXPIRES_AT.into(), AttributeValue::N("1800000000".into()));
+        let envelope = Envelope::from_item(&expiring, &bare).unwrap();
+        assert!(
+            !envelope.data.contains_key(EXPIRES_AT),
+            "{:?}",
+            envelope.data
+        );
+        bare.remove(EXPIRES_AT);
 
         bare.remove(EVENT_UUID);
         assert!(matches!(

@@ -9,15 +9,18 @@
 //! * [`StoreOutcome`] and [`StoredEvent`]: what a write returns and what a read returns.
 //! * [`CreatedAt`]: the typed `created_at`; [`PartitionKeyValue`]: the key types.
 //! * [`Envelope`]: an event as it is published (type, data, linked records, source, key).
+//! * [`ExpiresAtField`]: the field types that can say when an event expires.
 
 mod created_at;
 mod envelope;
+mod expiry;
 mod outcome;
 mod partition_key;
 mod storable;
 
 pub use created_at::{CreatedAt, ParseCreatedAtError};
 pub use envelope::Envelope;
+pub use expiry::ExpiresAtField;
 pub use outcome::{StoreOutcome, StoredEvent};
 pub use partition_key::PartitionKeyValue;
 pub use storable::{EventStore, OnError, Storable};

@@ -62,6 +62,15 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
         serde_dynamo::from_item(item)
     }
 
+    /// When this event expires, from its `#[eventosaurus(expires_at)]` field, in seconds since
+    /// the Unix epoch; `None` for never. The derive generates it for a type with such a
+    /// field ([`Ttl::Field`](crate::schema::Ttl::Field)); a `ttl = ".."` lifetime is computed
+    /// from `created_at` by the codec instead.
+    #[doc(hidden)]
+    fn expires_at_field(&self) -> Option<i64> {
+        None
+    }
+
     /// The id this event is stored under: derived from the composite key, or random.
     fn event_uuid(&self) -> Uuid {
         match self.composite_key() {

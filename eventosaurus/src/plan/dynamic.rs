@@ -48,6 +48,8 @@
 //!     ],
 //!     linked: None,
 //!     shard_by: None,
+//!     ttl: None,
+//!     indexes: &[],
 //! };
 //! let c = Condition::parse(&DEF, "person_id in 1,2").unwrap();
 //! assert_eq!(c.operator, Operator::In);
@@ -456,6 +458,8 @@ mod tests {
         ],
         linked: None,
         shard_by: None,
+        ttl: None,
+        indexes: &[],
     };
 
     fn n(v: &str) -> AttributeValue {

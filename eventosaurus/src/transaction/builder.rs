@@ -365,6 +365,8 @@ impl PendingEvent {
             attributes: &[],
             linked: None,
             shard_by: None,
+            ttl: None,
+            indexes: &[],
         };
         PendingEvent {
             index,
