@@ -271,7 +271,8 @@ fn to_json(value: &impl Serialize) -> std::io::Result<String> {
     serde_json::to_string_pretty(value).map_err(std::io::Error::other)
 }
 
-/// `describe-tables --live`: for every registered table, `{"EventType", "TableName", "Table"}`
+/// `describe-tables --live`: for every registered table,
+/// `{"EventType", "EventVersion", "TableName", "Table"}`
 /// where `Table` is the live DescribeTable in the API's JSON shape, or `null` if it is missing.
 pub async fn describe_live_tables(
     store: &Store,
@@ -284,6 +285,7 @@ pub async fn describe_live_tables(
         let live = table::describe_table(store, def).await?;
         tables.push(json!({
             "EventType": def.event_type,
+            "EventVersion": def.version,
             "TableName": store.table_name(def),
             "Table": live.as_ref().map(crate::json::table_description),
         }));

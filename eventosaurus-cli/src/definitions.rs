@@ -27,6 +27,9 @@
 //! (lists, maps, options: not queryable by `--by`). `composite_key` lists the attributes
 //! digested into `event_uuid` (empty for random ids). Optional `linked` and `shard_by` name
 //! the attributes of `#[eventosaurus(linked)]` and `shard_by = field` (an event's envelope).
+//! Optional `version` is the event type's `#[eventosaurus(version = N)]` (1 when absent, and
+//! written only when it is not 1, so files of version-1 types are unchanged): the CLI shows
+//! it; it changes nothing about the table, and the CLI reads items untyped, as stored.
 
 use std::path::{Path, PathBuf};
 
@@ -55,6 +58,17 @@ struct FileTable {
     /// The `shard_by` attribute, if any (the envelope's `partition_key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     shard_by: Option<String>,
+    /// The event type's version (`#[eventosaurus(version = N)]`), 1 when absent.
+    #[serde(default = "version_one", skip_serializing_if = "is_version_one")]
+    version: u32,
+}
+
+fn version_one() -> u32 {
+    1
+}
+
+fn is_version_one(version: &u32) -> bool {
+    *version == 1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +123,7 @@ impl From<&TableDef> for FileTable {
                 .collect(),
             linked: def.linked.map(str::to_owned),
             shard_by: def.shard_by.map(str::to_owned),
+            version: def.version,
         }
     }
 }
@@ -156,6 +171,12 @@ impl FileTable {
                 ));
             }
         }
+        if self.version == 0 {
+            return Err(format!(
+                "table `{}`: version 0 is not a version (versions start at 1)",
+                self.name
+            ));
+        }
         let attributes: Vec<AttributeDef> = self
             .attributes
             .into_iter()
@@ -183,6 +204,7 @@ impl FileTable {
             attributes: attributes.leak(),
             linked: self.linked.map(leak),
             shard_by: self.shard_by.map(leak),
+            version: self.version,
         })))
     }
 }
@@ -263,6 +285,7 @@ mod tests {
         attributes: ATTRIBUTES,
         linked: None,
         shard_by: None,
+        version: 1,
     };
 
     #[test]
@@ -271,6 +294,18 @@ mod tests {
         let parsed = parse(&json, Path::new("x.json")).unwrap();
         assert_eq!(parsed, [&DEF]);
         assert!(json.contains("\"type\": \"BOOL\""), "{json}");
+    }
+
+    #[test]
+    fn the_version_is_written_only_when_not_one() {
+        let v3 = TableDef { version: 3, ..DEF };
+        let json = to_json(&[&v3]);
+        assert!(json.contains("\"version\": 3"), "{json}");
+        assert_eq!(parse(&json, Path::new("x.json")).unwrap(), [&v3]);
+        assert!(!to_json(&[&DEF]).contains("version"));
+        let zero = json.replace("\"version\": 3", "\"version\": 0");
+        let line = parse(&zero, Path::new("x.json")).unwrap_err().one_line();
+        assert!(line.contains("version 0"), "{line}");
     }
 
     #[test]

@@ -17,6 +17,18 @@ pub struct ContainerAttrs {
     pub serde_codec: bool,
     /// `shard_by = field`: the field that orders the event's publication.
     pub shard_by: Option<Ident>,
+    /// `version = N`: the version of the event's shape.
+    pub version: Option<syn::LitInt>,
+    /// Every `upcast(from = K, with = path)`, in the order written.
+    pub upcasts: Vec<UpcastAttr>,
+}
+
+/// One `upcast(from = K, with = path::to::function)`.
+pub struct UpcastAttr {
+    /// The version the function reads.
+    pub from: syn::LitInt,
+    /// The function.
+    pub with: Path,
 }
 
 /// A field's `#[eventosaurus(..)]` settings.
@@ -133,6 +145,12 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
             } else if meta.path.is_ident("shard_by") {
                 let value: Ident = meta.value()?.parse()?;
                 set_once(&mut out.shard_by, value, &meta.path, "shard_by")
+            } else if meta.path.is_ident("version") {
+                let value: syn::LitInt = meta.value()?.parse()?;
+                set_once(&mut out.version, value, &meta.path, "version")
+            } else if meta.path.is_ident("upcast") {
+                out.upcasts.push(upcast(&meta)?);
+                Ok(())
             } else if meta.path.is_ident("custom_on_error") {
                 if out.custom_on_error {
                     return Err(meta.error("duplicate `custom_on_error`"));
@@ -147,7 +165,7 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                 Ok(())
             } else {
                 Err(meta.error(
-                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `shard_by`, `custom_on_error` or `serde_codec`",
+                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `shard_by`, `version`, `upcast`, `custom_on_error` or `serde_codec`",
                 ))
             }
         });
@@ -156,6 +174,32 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
         }
     }
     out
+}
+
+/// Reads `upcast(from = K, with = path::to::function)`.
+fn upcast(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<UpcastAttr> {
+    let (mut from, mut with) = (None, None);
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("from") {
+            let value: syn::LitInt = inner.value()?.parse()?;
+            set_once(&mut from, value, &inner.path, "from")
+        } else if inner.path.is_ident("with") {
+            let value: Path = inner.value()?.parse()?;
+            set_once(&mut with, value, &inner.path, "with")
+        } else {
+            Err(inner.error(
+                "unknown upcast setting: expected `from = <version>` and `with = path::to::function`",
+            ))
+        }
+    })?;
+    match (from, with) {
+        (Some(from), Some(with)) => Ok(UpcastAttr { from, with }),
+        (None, _) => Err(meta
+            .error("upcast needs `from = <version>`: upcast(from = 1, with = path::to::function)")),
+        (_, None) => Err(meta.error(
+            "upcast needs `with = path::to::function`: upcast(from = 1, with = path::to::function)",
+        )),
+    }
 }
 
 /// Reads a field's `#[eventosaurus(..)]` attributes.

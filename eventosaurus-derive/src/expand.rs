@@ -42,6 +42,7 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
                     attributes: &[],
                     linked: ::std::option::Option::None,
                     shard_by: ::std::option::Option::None,
+                    version: 1,
                 };
                 fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                     ::std::unreachable!()
@@ -127,6 +128,8 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     };
 
     let table_name_check = table_name_check(table);
+    let version = valid.version;
+    let upcasters = upcasters(valid);
 
     quote! {
         #table_name_check
@@ -143,7 +146,9 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
                 attributes: &[#(#attributes),*],
                 linked: #linked,
                 shard_by: #shard_by,
+                version: #version,
             };
+            #upcasters
 
             fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                 #composite_body
@@ -158,6 +163,40 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         ::eventosaurus::__private::inventory::submit! {
             ::eventosaurus::registry::Registration::new(<#ident as ::eventosaurus::Storable>::TABLE)
         }
+    }
+}
+
+/// `Storable::UPCASTERS`: one `Upcast` per `upcast(from = K, with = path)`, in order, each
+/// calling its function through the runtime's `upcast::apply` (which accepts both shapes). A
+/// function of another signature is reported at its path.
+fn upcasters(valid: &Valid<'_, '_>) -> TokenStream {
+    if valid.upcasts.is_empty() {
+        return TokenStream::new();
+    }
+    let steps = valid.upcasts.iter().map(|upcast| {
+        // Checked in `valid`; unsuffixed, whatever suffix the literal had.
+        let from = proc_macro2::Literal::u32_unsuffixed(upcast.from.base10_parse().unwrap_or(0));
+        let path = &upcast.with;
+        let leading = if path.leading_colon.is_some() {
+            "::"
+        } else {
+            ""
+        };
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let name = format!("{leading}{}", segments.join("::"));
+        let call = quote_spanned! {path.span()=>
+            ::eventosaurus::model::upcast::apply(#path, attributes)
+        };
+        quote! {
+            ::eventosaurus::model::Upcast {
+                from: #from,
+                name: #name,
+                apply: |attributes| #call,
+            }
+        }
+    });
+    quote! {
+        const UPCASTERS: &'static [::eventosaurus::model::Upcast] = &[#(#steps),*];
     }
 }
 

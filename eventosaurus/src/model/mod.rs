@@ -9,15 +9,19 @@
 //! * [`StoreOutcome`] and [`StoredEvent`]: what a write returns and what a read returns.
 //! * [`CreatedAt`]: the typed `created_at`; [`PartitionKeyValue`]: the key types.
 //! * [`Envelope`]: an event as it is published (type, data, linked records, source, key).
+//! * [`Upcast`] and [`Upcaster`]: versions of an event type, and the functions that read
+//!   older items (see [`upcast`]).
 
 mod created_at;
 mod envelope;
 mod outcome;
 mod partition_key;
 mod storable;
+pub mod upcast;
 
 pub use created_at::{CreatedAt, ParseCreatedAtError};
 pub use envelope::Envelope;
 pub use outcome::{StoreOutcome, StoredEvent};
 pub use partition_key::PartitionKeyValue;
 pub use storable::{EventStore, OnError, Storable};
+pub use upcast::{Upcast, Upcaster};

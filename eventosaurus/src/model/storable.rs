@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{PartitionKeyValue, StoreOutcome, StoredEvent};
+use super::{PartitionKeyValue, StoreOutcome, StoredEvent, Upcast};
 use crate::error::{Error, Result};
 use crate::event_id;
 use crate::schema::TableDef;
@@ -34,6 +34,12 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
 
     /// The table definition.
     const TABLE: &'static TableDef;
+
+    /// The steps that read items of older versions, one per version `1..TABLE.version`, in
+    /// order: from `#[eventosaurus(upcast(from = K, with = path))]`, empty for a type of
+    /// version 1. [`codec::decode`](crate::codec::decode) runs them; see
+    /// [`upcast`](crate::model::upcast).
+    const UPCASTERS: &'static [Upcast] = &[];
 
     /// The composite string digested into `event_uuid`, or `None` for a random id.
     ///

@@ -48,6 +48,7 @@
 //!     ],
 //!     linked: None,
 //!     shard_by: None,
+//!     version: 1,
 //! };
 //! let c = Condition::parse(&DEF, "person_id in 1,2").unwrap();
 //! assert_eq!(c.operator, Operator::In);
@@ -456,6 +457,7 @@ mod tests {
         ],
         linked: None,
         shard_by: None,
+        version: 1,
     };
 
     fn n(v: &str) -> AttributeValue {

@@ -130,6 +130,7 @@ mod tests {
         attributes: &[],
         linked: None,
         shard_by: None,
+        version: 1,
     };
 
     fn item(pk: &str, uuid: &str, created_at: &str, n: &str) -> Item {

@@ -478,6 +478,7 @@ mod tests {
         }],
         linked: None,
         shard_by: None,
+        version: 1,
     };
 
     fn n(v: &str) -> AttributeValue {

@@ -365,6 +365,7 @@ impl PendingEvent {
             attributes: &[],
             linked: None,
             shard_by: None,
+            version: 1,
         };
         PendingEvent {
             index,
