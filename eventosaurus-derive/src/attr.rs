@@ -23,12 +23,15 @@ pub struct ContainerAttrs {
     pub upcasts: Vec<UpcastAttr>,
 }
 
-/// One `upcast(from = K, with = path::to::function)`.
+/// One `upcast(from = K, with = path::to::function)`; a missing setting is reported by
+/// `valid`, which knows the rest of the chain.
 pub struct UpcastAttr {
+    /// The `upcast` keyword, for errors about a missing setting.
+    pub span: proc_macro2::Span,
     /// The version the function reads.
-    pub from: syn::LitInt,
+    pub from: Option<syn::LitInt>,
     /// The function.
-    pub with: Path,
+    pub with: Option<Path>,
 }
 
 /// A field's `#[eventosaurus(..)]` settings.
@@ -192,14 +195,11 @@ fn upcast(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<UpcastAttr> {
             ))
         }
     })?;
-    match (from, with) {
-        (Some(from), Some(with)) => Ok(UpcastAttr { from, with }),
-        (None, _) => Err(meta
-            .error("upcast needs `from = <version>`: upcast(from = 1, with = path::to::function)")),
-        (_, None) => Err(meta.error(
-            "upcast needs `with = path::to::function`: upcast(from = 1, with = path::to::function)",
-        )),
-    }
+    Ok(UpcastAttr {
+        span: ident_span(&meta.path),
+        from,
+        with,
+    })
 }
 
 /// Reads a field's `#[eventosaurus(..)]` attributes.

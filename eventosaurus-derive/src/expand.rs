@@ -173,10 +173,12 @@ fn upcasters(valid: &Valid<'_, '_>) -> TokenStream {
     if valid.upcasts.is_empty() {
         return TokenStream::new();
     }
-    let steps = valid.upcasts.iter().map(|upcast| {
-        // Checked in `valid`; unsuffixed, whatever suffix the literal had.
-        let from = proc_macro2::Literal::u32_unsuffixed(upcast.from.base10_parse().unwrap_or(0));
-        let path = &upcast.with;
+    // `valid` keeps only upcasts with a `from` it checked; one without `with` is an error.
+    let steps = valid.upcasts.iter().filter_map(|upcast| {
+        let from = upcast.from.as_ref()?.base10_parse::<u32>().ok()?;
+        // Unsuffixed, whatever suffix the literal had.
+        let from = proc_macro2::Literal::u32_unsuffixed(from);
+        let path = upcast.with.as_ref()?;
         let leading = if path.leading_colon.is_some() {
             "::"
         } else {
@@ -187,13 +189,13 @@ fn upcasters(valid: &Valid<'_, '_>) -> TokenStream {
         let call = quote_spanned! {path.span()=>
             ::eventosaurus::model::upcast::apply(#path, attributes)
         };
-        quote! {
+        Some(quote! {
             ::eventosaurus::model::Upcast {
                 from: #from,
                 name: #name,
                 apply: |attributes| #call,
             }
-        }
+        })
     });
     quote! {
         const UPCASTERS: &'static [::eventosaurus::model::Upcast] = &[#(#steps),*];

@@ -247,10 +247,25 @@ fn envelope_fields<'i, 'a>(
 /// upcasters need a version.
 fn versions<'i>(input: &'i Input<'_>, errors: &mut Vec<syn::Error>) -> (u32, Vec<&'i UpcastAttr>) {
     let upcasts = &input.attrs.upcasts;
+    let mut complete = true;
+    for upcast in upcasts {
+        let missing = match (&upcast.from, &upcast.with) {
+            (None, _) => {
+                "upcast needs `from = <version>`: upcast(from = 1, with = path::to::function)"
+            }
+            (_, None) => {
+                "upcast needs `with = path::to::function`: upcast(from = 1, with = path::to::function)"
+            }
+            _ => continue,
+        };
+        // Without `from`, which version it meant is unknown: no chain errors follow.
+        complete &= upcast.from.is_some();
+        errors.push(syn::Error::new(upcast.span, missing));
+    }
     let Some(literal) = &input.attrs.version else {
         if let Some(first) = upcasts.first() {
-            errors.push(syn::Error::new_spanned(
-                &first.from,
+            errors.push(syn::Error::new(
+                first.span,
                 "an upcaster needs the type's `version`: add version = N (N - 1 upcasters, \
                  from 1 to N - 1; an item without `event_version` is version 1)",
             ));
@@ -269,7 +284,10 @@ fn versions<'i>(input: &'i Input<'_>, errors: &mut Vec<syn::Error>) -> (u32, Vec
     };
     let mut chain: BTreeMap<u32, &UpcastAttr> = BTreeMap::new();
     for upcast in upcasts {
-        let problem = match upcast.from.base10_parse::<u32>() {
+        let Some(from_literal) = &upcast.from else {
+            continue;
+        };
+        let problem = match from_literal.base10_parse::<u32>() {
             Err(_) => Some("`from` is a version: a whole number from 1".to_owned()),
             Ok(0) => Some(
                 "`from = 0`: versions start at 1 (an item without `event_version` is version 1)"
@@ -294,14 +312,14 @@ fn versions<'i>(input: &'i Input<'_>, errors: &mut Vec<syn::Error>) -> (u32, Vec
             }
         };
         if let Some(problem) = problem {
-            errors.push(syn::Error::new(upcast.from.span(), problem));
+            errors.push(syn::Error::new(from_literal.span(), problem));
         }
     }
     let missing: Vec<String> = (1..version)
         .filter(|from| !chain.contains_key(from))
         .map(|from| from.to_string())
         .collect();
-    if let Some(first) = missing.first() {
+    if let Some(first) = missing.first().filter(|_| complete) {
         errors.push(syn::Error::new(
             literal.span(),
             format!(
