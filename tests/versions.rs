@@ -265,6 +265,15 @@ async fn event_version_is_stored_from_version_two(store: Store) {
         [(None, 1), (None, 1), (n("2"), 2), (n("3"), 3)],
         "raw v1, the v1 type, the v2 type, the v3 type"
     );
+    // A read event was upcast: its envelope has the type's version and shape.
+    let read = Shipment::get(&store, "o-2", ids[0])
+        .await
+        .expect("get")
+        .expect("found");
+    let envelope = Envelope::from_stored(&read).expect("envelope");
+    assert_eq!(envelope.event_version, 3);
+    assert_eq!(envelope.data["weight_g"], 2000);
+    assert_eq!(envelope.data["carrier"], "post");
 }
 
 /// Done-when 2: the composite key digests the same names and values in every version, so the

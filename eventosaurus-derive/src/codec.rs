@@ -62,6 +62,8 @@ fn encode(input: &Input<'_>) -> TokenStream {
         }
     });
     quote! {
+        const ENCODES_DECLARED_FIELDS_ONLY: bool = true;
+
         fn encode_attributes(
             &self,
         ) -> ::std::result::Result<::eventosaurus::codec::Item, ::eventosaurus::codec::fast::Error> {

@@ -78,7 +78,11 @@ pub fn encode<E: Storable>(
                 AttributeValue::S(created_at.to_string()),
             )
             .map(|_| CREATED_AT))
-        .or(stamp_version(&mut item, def.version));
+        .or(stamp_version(
+            &mut item,
+            def.version,
+            E::ENCODES_DECLARED_FIELDS_ONLY,
+        ));
     if let Some(reserved) = replaced {
         return Err(Error::InvalidEvent {
             event_type: def.event_type,
@@ -99,13 +103,17 @@ pub fn encode<E: Storable>(
 }
 
 /// Adds `event_version` for a type of version 2 or later; for version 1, checks that the
-/// event does not serialize one itself (e.g. through a flattened map). Returns the reserved
-/// name if the event's own attributes had it.
-fn stamp_version(item: &mut Item, version: u32) -> Option<&'static str> {
+/// event does not serialize one itself (e.g. through a flattened map), unless its encoder
+/// writes only its declared fields (`declared_only`: the derive's direct encoder, whose field
+/// names were checked at compile time). Returns the reserved name if the event's own
+/// attributes had it.
+fn stamp_version(item: &mut Item, version: u32, declared_only: bool) -> Option<&'static str> {
     if version > 1 {
         let number = itoa::Buffer::new().format(version).to_owned();
         item.insert(EVENT_VERSION.to_owned(), AttributeValue::N(number))
             .map(|_| EVENT_VERSION)
+    } else if declared_only {
+        None
     } else {
         item.contains_key(EVENT_VERSION).then_some(EVENT_VERSION)
     }

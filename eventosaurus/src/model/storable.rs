@@ -59,6 +59,12 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
         serde_dynamo::to_item(self)
     }
 
+    /// Whether `encode_attributes` is the derive's direct encoder, which writes the declared
+    /// fields only, none under a reserved name (checked when the type compiles): then
+    /// [`codec::encode`](crate::codec::encode) need not look for a stray `event_version`.
+    #[doc(hidden)]
+    const ENCODES_DECLARED_FIELDS_ONLY: bool = false;
+
     /// The event from an item's own attributes: the mirror of `encode_attributes`. The
     /// default is `serde_dynamo::from_item`.
     #[doc(hidden)]
