@@ -282,6 +282,31 @@ fn versions<'i>(input: &'i Input<'_>, errors: &mut Vec<syn::Error>) -> (u32, Vec
             return (1, Vec::new());
         }
     };
+    let chain = upcast_chain(upcasts, version, errors);
+    let missing: Vec<String> = (1..version)
+        .filter(|from| !chain.contains_key(from))
+        .map(|from| from.to_string())
+        .collect();
+    if let Some(first) = missing.first().filter(|_| complete) {
+        errors.push(syn::Error::new(
+            literal.span(),
+            format!(
+                "version {version} needs one upcaster from each older version, and has none from {}: \
+                 add upcast(from = {first}, with = path::to::function)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    (version, chain.into_values().collect())
+}
+
+/// The upcasters by `from`: each one whose `from` is an older version of `version` and not
+/// taken yet; every other one is an error at its `from`.
+fn upcast_chain<'i>(
+    upcasts: &'i [UpcastAttr],
+    version: u32,
+    errors: &mut Vec<syn::Error>,
+) -> BTreeMap<u32, &'i UpcastAttr> {
     let mut chain: BTreeMap<u32, &UpcastAttr> = BTreeMap::new();
     for upcast in upcasts {
         let Some(from_literal) = &upcast.from else {
@@ -315,21 +340,7 @@ fn versions<'i>(input: &'i Input<'_>, errors: &mut Vec<syn::Error>) -> (u32, Vec
             errors.push(syn::Error::new(from_literal.span(), problem));
         }
     }
-    let missing: Vec<String> = (1..version)
-        .filter(|from| !chain.contains_key(from))
-        .map(|from| from.to_string())
-        .collect();
-    if let Some(first) = missing.first().filter(|_| complete) {
-        errors.push(syn::Error::new(
-            literal.span(),
-            format!(
-                "version {version} needs one upcaster from each older version, and has none from {}: \
-                 add upcast(from = {first}, with = path::to::function)",
-                missing.join(", ")
-            ),
-        ));
-    }
-    (version, chain.into_values().collect())
+    chain
 }
 
 fn is_reference(field: &Field<'_>) -> bool {
