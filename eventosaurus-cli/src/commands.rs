@@ -362,8 +362,8 @@ fn to_json(value: &impl Serialize) -> std::io::Result<String> {
     serde_json::to_string_pretty(value).map_err(std::io::Error::other)
 }
 
-/// `describe-tables --live`: for every registered table, `{"EventType", "TableName", "Table",
-/// "TimeToLiveDescription"}` where `Table` is the live DescribeTable and
+/// `describe-tables --live`: for every registered table, `{"EventType", "EventVersion",
+/// "TableName", "Table", "TimeToLiveDescription"}` where `Table` is the live DescribeTable and
 /// `TimeToLiveDescription` the live DescribeTimeToLive in the API's JSON shape, or `null` if
 /// the table is missing.
 pub async fn describe_live_tables(
@@ -381,6 +381,7 @@ pub async fn describe_live_tables(
         };
         tables.push(json!({
             "EventType": def.event_type,
+            "EventVersion": def.version,
             "TableName": store.table_name(def),
             "Table": live.as_ref().map(crate::json::table_description),
             "TimeToLiveDescription": time_to_live.as_ref().map(crate::json::time_to_live),

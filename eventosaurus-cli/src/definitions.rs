@@ -32,6 +32,9 @@
 //! secondary indexes as `{"name": "by_phone", "partition_key": "phone_number", "sort_key":
 //! "created_at"}` (`sort_key` optional; keys typed by `attributes`, `created_at` and
 //! `event_uuid` being strings), checked as the derive checks them.
+//! Optional `version` is the event type's `#[eventosaurus(version = N)]` (1 when absent, and
+//! written only when it is not 1, so files of version-1 types are unchanged): the CLI shows
+//! it; it changes nothing about the table, and the CLI reads items untyped, as stored.
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +71,17 @@ struct FileTable {
     /// The global secondary indexes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     indexes: Vec<FileIndex>,
+    /// The event type's version (`#[eventosaurus(version = N)]`), 1 when absent.
+    #[serde(default = "version_one", skip_serializing_if = "is_version_one")]
+    version: u32,
+}
+
+fn version_one() -> u32 {
+    1
+}
+
+fn is_version_one(version: &u32) -> bool {
+    *version == 1
 }
 
 /// `{"after_seconds": N}` (`ttl = ".."`) or `{"field": "attribute"}` (`expires_at`).
@@ -154,6 +168,7 @@ impl From<&TableDef> for FileTable {
                     sort_key: index.sort_key.map(|key| key.attribute.to_owned()),
                 })
                 .collect(),
+            version: def.version,
         }
     }
 }
@@ -203,6 +218,12 @@ impl FileTable {
         }
         let ttl = self.ttl_def()?;
         let indexes = self.index_defs()?;
+        if self.version == 0 {
+            return Err(format!(
+                "table `{}`: version 0 is not a version (versions start at 1)",
+                self.name
+            ));
+        }
         let attributes: Vec<AttributeDef> = self
             .attributes
             .into_iter()
@@ -232,6 +253,7 @@ impl FileTable {
             shard_by: self.shard_by.map(leak),
             ttl,
             indexes: indexes.leak(),
+            version: self.version,
         })))
     }
 
@@ -384,6 +406,7 @@ mod tests {
         shard_by: None,
         ttl: None,
         indexes: &[],
+        version: 1,
     };
 
     #[test]
@@ -455,6 +478,18 @@ mod tests {
             let line = parse(&json, Path::new("d.json")).unwrap_err().one_line();
             assert!(line.contains(expected), "{field}={value}: {line}");
         }
+    }
+
+    #[test]
+    fn the_version_is_written_only_when_not_one() {
+        let v3 = TableDef { version: 3, ..DEF };
+        let json = to_json(&[&v3]);
+        assert!(json.contains("\"version\": 3"), "{json}");
+        assert_eq!(parse(&json, Path::new("x.json")).unwrap(), [&v3]);
+        assert!(!to_json(&[&DEF]).contains("version"));
+        let zero = json.replace("\"version\": 3", "\"version\": 0");
+        let line = parse(&zero, Path::new("x.json")).unwrap_err().one_line();
+        assert!(line.contains("version 0"), "{line}");
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct ContainerAttrs {
     pub ttl: Option<LitStr>,
     /// Each `index(..)`: a global secondary index, in order.
     pub indexes: Vec<IndexAttr>,
+    /// `version = N`: the version of the event's shape.
+    pub version: Option<syn::LitInt>,
+    /// Every `upcast(from = K, with = path)`, in the order written.
+    pub upcasts: Vec<UpcastAttr>,
 }
 
 /// One `index(name = "..", partition_key = field, sort_key = field)`.
@@ -30,6 +34,17 @@ pub struct IndexAttr {
     pub name: Option<LitStr>,
     pub partition_key: Option<Ident>,
     pub sort_key: Option<Ident>,
+}
+
+/// One `upcast(from = K, with = path::to::function)`; a missing setting is reported by
+/// `valid`, which knows the rest of the chain.
+pub struct UpcastAttr {
+    /// The `upcast` keyword, for errors about a missing setting.
+    pub span: proc_macro2::Span,
+    /// The version the function reads.
+    pub from: Option<syn::LitInt>,
+    /// The function.
+    pub with: Option<Path>,
 }
 
 /// A field's `#[eventosaurus(..)]` settings.
@@ -154,6 +169,12 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
             } else if meta.path.is_ident("index") {
                 out.indexes.push(index(&meta)?);
                 Ok(())
+            } else if meta.path.is_ident("version") {
+                let value: syn::LitInt = meta.value()?.parse()?;
+                set_once(&mut out.version, value, &meta.path, "version")
+            } else if meta.path.is_ident("upcast") {
+                out.upcasts.push(upcast(&meta)?);
+                Ok(())
             } else if meta.path.is_ident("custom_on_error") {
                 if out.custom_on_error {
                     return Err(meta.error("duplicate `custom_on_error`"));
@@ -168,7 +189,7 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                 Ok(())
             } else {
                 Err(meta.error(
-                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `shard_by`, `ttl`, `index`, `custom_on_error` or `serde_codec`",
+                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `shard_by`, `ttl`, `index`, `version`, `upcast`, `custom_on_error` or `serde_codec`",
                 ))
             }
         });
@@ -177,6 +198,29 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
         }
     }
     out
+}
+
+/// Reads `upcast(from = K, with = path::to::function)`.
+fn upcast(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<UpcastAttr> {
+    let (mut from, mut with) = (None, None);
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("from") {
+            let value: syn::LitInt = inner.value()?.parse()?;
+            set_once(&mut from, value, &inner.path, "from")
+        } else if inner.path.is_ident("with") {
+            let value: Path = inner.value()?.parse()?;
+            set_once(&mut with, value, &inner.path, "with")
+        } else {
+            Err(inner.error(
+                "unknown upcast setting: expected `from = <version>` and `with = path::to::function`",
+            ))
+        }
+    })?;
+    Ok(UpcastAttr {
+        span: ident_span(&meta.path),
+        from,
+        with,
+    })
 }
 
 /// Reads a field's `#[eventosaurus(..)]` attributes.

@@ -33,7 +33,14 @@ pub fn methods(input: &Input<'_>) -> TokenStream {
 
 fn encode(input: &Input<'_>) -> TokenStream {
     let stored: Vec<&Field<'_>> = input.fields.iter().filter(|f| f.stored).collect();
-    let capacity = stored.len();
+    // Room for `event_version` too, which a type of version 2 or later writes.
+    let versioned = input
+        .attrs
+        .version
+        .as_ref()
+        .and_then(|v| v.base10_parse::<u32>().ok())
+        .is_some_and(|v| v > 1);
+    let capacity = stored.len() + usize::from(versioned);
     let puts = stored.iter().map(|f| {
         let ident = f.ident;
         let name = &f.name;
@@ -55,6 +62,8 @@ fn encode(input: &Input<'_>) -> TokenStream {
         }
     });
     quote! {
+        const ENCODES_DECLARED_FIELDS_ONLY: bool = true;
+
         fn encode_attributes(
             &self,
         ) -> ::std::result::Result<::eventosaurus::codec::Item, ::eventosaurus::codec::fast::Error> {

@@ -44,6 +44,7 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
                     shard_by: ::std::option::Option::None,
                     ttl: ::std::option::Option::None,
                     indexes: &[],
+                    version: 1,
                 };
                 fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                     ::std::unreachable!()
@@ -133,6 +134,8 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     let ttl = crate::ttl::table_def(&valid.ttl);
     let expires_at_method = crate::ttl::method(&valid.ttl);
     let indexes = crate::index::table_defs(&valid.indexes);
+    let version = valid.version;
+    let upcasters = upcasters(valid);
 
     quote! {
         #table_name_check
@@ -152,7 +155,9 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
                 shard_by: #shard_by,
                 ttl: #ttl,
                 indexes: &[#(#indexes),*],
+                version: #version,
             };
+            #upcasters
 
             fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                 #composite_body
@@ -168,6 +173,42 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         ::eventosaurus::__private::inventory::submit! {
             ::eventosaurus::registry::Registration::new(<#ident as ::eventosaurus::Storable>::TABLE)
         }
+    }
+}
+
+/// `Storable::UPCASTERS`: one `Upcast` per `upcast(from = K, with = path)`, in order, each
+/// calling its function through the runtime's `upcast::apply` (which accepts both shapes). A
+/// function of another signature is reported at its path.
+fn upcasters(valid: &Valid<'_, '_>) -> TokenStream {
+    if valid.upcasts.is_empty() {
+        return TokenStream::new();
+    }
+    // `valid` keeps only upcasts with a `from` it checked; one without `with` is an error.
+    let steps = valid.upcasts.iter().filter_map(|upcast| {
+        let from = upcast.from.as_ref()?.base10_parse::<u32>().ok()?;
+        // Unsuffixed, whatever suffix the literal had.
+        let from = proc_macro2::Literal::u32_unsuffixed(from);
+        let path = upcast.with.as_ref()?;
+        let leading = if path.leading_colon.is_some() {
+            "::"
+        } else {
+            ""
+        };
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let name = format!("{leading}{}", segments.join("::"));
+        let call = quote_spanned! {path.span()=>
+            ::eventosaurus::model::upcast::apply(#path, attributes)
+        };
+        Some(quote! {
+            ::eventosaurus::model::Upcast {
+                from: #from,
+                name: #name,
+                apply: |attributes| #call,
+            }
+        })
+    });
+    quote! {
+        const UPCASTERS: &'static [::eventosaurus::model::Upcast] = &[#(#steps),*];
     }
 }
 

@@ -1,16 +1,20 @@
 //! Validation: the parsed event against eventosaurus's and DynamoDB's rules.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use quote::ToTokens;
 use syn::LitStr;
 
 use crate::ast::{find_128_bit, Field, Input, TypeKind};
+use crate::attr::UpcastAttr;
 use crate::index::{self, ValidIndex};
 use crate::ttl::{self, ValidTtl};
 
-/// Reserved attribute names: the sort key and the timestamp.
+/// Reserved attribute names that differ on every store: the sort key and the timestamp.
 pub const RESERVED: [&str; 2] = ["event_uuid", "created_at"];
+
+/// The attribute holding the version of the event's shape (`schema::EVENT_VERSION`).
+pub const EVENT_VERSION: &str = "event_version";
 
 /// The checked pieces `expand` needs.
 pub struct Valid<'i, 'a> {
@@ -25,6 +29,10 @@ pub struct Valid<'i, 'a> {
     pub ttl: Option<ValidTtl<'i, 'a>>,
     /// The global secondary indexes.
     pub indexes: Vec<ValidIndex<'i, 'a>>,
+    /// `version = N`, 1 when not declared.
+    pub version: u32,
+    /// The upcasters, one per version `1..version`, in order.
+    pub upcasts: Vec<&'i UpcastAttr>,
 }
 
 pub fn validate<'i, 'a>(
@@ -42,6 +50,14 @@ pub fn validate<'i, 'a>(
                      (e.g. with #[serde(rename = \"..\")])",
                     field.name
                 ),
+            ));
+        }
+        if field.stored && field.name == EVENT_VERSION {
+            errors.push(syn::Error::new(
+                field.name_span,
+                "`event_version` is reserved: eventosaurus stores the version of the event type \
+                 (#[eventosaurus(version = N)]) under it; rename the field (e.g. with \
+                 #[serde(rename = \"..\")])",
             ));
         }
     }
@@ -168,6 +184,7 @@ pub fn validate<'i, 'a>(
     let (linked, shard_by) = envelope_fields(input, errors);
     let ttl = ttl::validate(input, errors);
     let indexes = index::validate(input, errors);
+    let (version, upcasts) = versions(input, errors);
 
     if errors.is_empty() {
         Some(Valid {
@@ -178,6 +195,8 @@ pub fn validate<'i, 'a>(
             shard_by,
             ttl,
             indexes,
+            version,
+            upcasts,
         })
     } else {
         None
@@ -232,6 +251,106 @@ fn envelope_fields<'i, 'a>(
         Some(field) => Some(field),
     });
     (linked, shard_by)
+}
+
+/// `version = N` and the upcast chain: versions `1..N` need exactly one upcaster each, and
+/// upcasters need a version.
+fn versions<'i>(input: &'i Input<'_>, errors: &mut Vec<syn::Error>) -> (u32, Vec<&'i UpcastAttr>) {
+    let upcasts = &input.attrs.upcasts;
+    let mut complete = true;
+    for upcast in upcasts {
+        let missing = match (&upcast.from, &upcast.with) {
+            (None, _) => {
+                "upcast needs `from = <version>`: upcast(from = 1, with = path::to::function)"
+            }
+            (_, None) => {
+                "upcast needs `with = path::to::function`: upcast(from = 1, with = path::to::function)"
+            }
+            _ => continue,
+        };
+        // Without `from`, which version it meant is unknown: no chain errors follow.
+        complete &= upcast.from.is_some();
+        errors.push(syn::Error::new(upcast.span, missing));
+    }
+    let Some(literal) = &input.attrs.version else {
+        if let Some(first) = upcasts.first() {
+            errors.push(syn::Error::new(
+                first.span,
+                "an upcaster needs the type's `version`: add version = N (N - 1 upcasters, \
+                 from 1 to N - 1; an item without `event_version` is version 1)",
+            ));
+        }
+        return (1, Vec::new());
+    };
+    let version = match literal.base10_parse::<u32>() {
+        Ok(version) if version >= 1 => version,
+        _ => {
+            errors.push(syn::Error::new(
+                literal.span(),
+                "`version` is a whole number from 1 (the first version, also the default)",
+            ));
+            return (1, Vec::new());
+        }
+    };
+    let chain = upcast_chain(upcasts, version, errors);
+    let missing: Vec<String> = (1..version)
+        .filter(|from| !chain.contains_key(from))
+        .map(|from| from.to_string())
+        .collect();
+    if let Some(first) = missing.first().filter(|_| complete) {
+        errors.push(syn::Error::new(
+            literal.span(),
+            format!(
+                "version {version} needs one upcaster from each older version, and has none from {}: \
+                 add upcast(from = {first}, with = path::to::function)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    (version, chain.into_values().collect())
+}
+
+/// The upcasters by `from`: each one whose `from` is an older version of `version` and not
+/// taken yet; every other one is an error at its `from`.
+fn upcast_chain<'i>(
+    upcasts: &'i [UpcastAttr],
+    version: u32,
+    errors: &mut Vec<syn::Error>,
+) -> BTreeMap<u32, &'i UpcastAttr> {
+    let mut chain: BTreeMap<u32, &UpcastAttr> = BTreeMap::new();
+    for upcast in upcasts {
+        let Some(from_literal) = &upcast.from else {
+            continue;
+        };
+        let problem = match from_literal.base10_parse::<u32>() {
+            Err(_) => Some("`from` is a version: a whole number from 1".to_owned()),
+            Ok(0) => Some(
+                "`from = 0`: versions start at 1 (an item without `event_version` is version 1)"
+                    .to_owned(),
+            ),
+            Ok(_) if version == 1 => Some(
+                "this type is version 1, the first: there is no older version to upcast from \
+                 (raise `version` when the shape changes)"
+                    .to_owned(),
+            ),
+            Ok(from) if from >= version => Some(format!(
+                "`from = {from}` is not an older version: this type is version {version}, so its \
+                 upcasters go from 1 to {}",
+                version - 1
+            )),
+            Ok(from) if chain.contains_key(&from) => Some(format!(
+                "a second upcaster from version {from}: each older version has exactly one"
+            )),
+            Ok(from) => {
+                chain.insert(from, upcast);
+                None
+            }
+        };
+        if let Some(problem) = problem {
+            errors.push(syn::Error::new(from_literal.span(), problem));
+        }
+    }
+    chain
 }
 
 fn is_reference(field: &Field<'_>) -> bool {

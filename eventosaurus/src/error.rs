@@ -154,6 +154,24 @@ pub enum Error {
         reason: String,
     },
 
+    /// An item was stored by a newer version of the event type than this build knows (its
+    /// `event_version` is above the type's `version`): it is not read, rather than misread.
+    #[error(
+        "an item of `{table}` is version {item_version} of {event_type}, but this build knows \
+         versions up to {known_version}: deploy the newer event type to every reader (services \
+         that query, consumers) before any writer stores the new version"
+    )]
+    VersionTooNew {
+        /// The Rust type of the event.
+        event_type: &'static str,
+        /// The table name.
+        table: String,
+        /// The item's `event_version`.
+        item_version: u32,
+        /// The type's version (`#[eventosaurus(version = N)]`, 1 when not declared).
+        known_version: u32,
+    },
+
     /// A value of the event breaks one of DynamoDB's rules (a NaN, a number with too many
     /// digits, a partition key over 2,048 bytes, nesting over 32 levels, ...). Nothing was
     /// sent or queued: DynamoDB would have refused it.

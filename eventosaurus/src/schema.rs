@@ -23,6 +23,10 @@ pub const CREATED_AT: &str = "created_at";
 /// The attribute holding the service that stored the event, written only when a source is
 /// configured ([`Config`](crate::Config)'s `source`, or `EVENTOSAURUS_SOURCE`).
 pub const SOURCE: &str = "event_source";
+/// The attribute holding the version of the event's shape (`#[eventosaurus(version = N)]`),
+/// a number. Written only by types of version 2 and later: an item without it is version 1
+/// (see [`Upcast`](crate::model::Upcast)).
+pub const EVENT_VERSION: &str = "event_version";
 /// The local secondary index on `created_at`.
 pub const CREATED_AT_INDEX: &str = "created_at_index";
 /// The attribute holding when an event expires, in seconds since the Unix epoch (a number),
@@ -180,6 +184,10 @@ pub struct TableDef {
     pub ttl: Option<Ttl>,
     /// The global secondary indexes, from `#[eventosaurus(index(..))]`, in declaration order.
     pub indexes: &'static [GlobalIndexDef],
+    /// The version of the event's shape, from `#[eventosaurus(version = N)]`: 1 unless
+    /// declared. Items are read up to it through the type's upcasters
+    /// ([`Upcast`](crate::model::Upcast)); it changes nothing about the table itself.
+    pub version: u32,
 }
 
 impl TableDef {
@@ -534,6 +542,7 @@ pub(crate) const TEST_DEF: TableDef = TableDef {
     shard_by: None,
     ttl: None,
     indexes: &[],
+    version: 1,
 };
 
 #[cfg(test)]

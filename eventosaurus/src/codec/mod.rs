@@ -3,7 +3,9 @@
 //! Fields are written as serde (through [`serde_dynamo`]) would write them, so serde
 //! attributes (`rename`, `skip_serializing_if`, `with`, ...) work as usual; the derive
 //! builds the item directly for fields of known scalar types (see [`fast`]). Every item also carries
-//! [`EVENT_UUID`] and [`CREATED_AT`]. Before an item leaves [`encode`], one pass over it
+//! [`EVENT_UUID`] and [`CREATED_AT`], and the item of a type of version 2 or later its
+//! [`EVENT_VERSION`]; [`decode`] runs the type's upcasters on older items (see
+//! [`upcast`](crate::model::upcast)). Before an item leaves [`encode`], one pass over it
 //! ([`validate`]) checks every value the way DynamoDB would and computes its size with
 //! DynamoDB's own rules, so a bad event is refused at `store()` with an error naming the
 //! attribute, instead of failing later (and failing its whole batch) in DynamoDB.
@@ -16,7 +18,9 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 pub use crate::model::StoredEvent;
 use crate::model::{CreatedAt, Storable};
-use crate::schema::{KeyAttributeType, TableDef, Ttl, CREATED_AT, EVENT_UUID, EXPIRES_AT, SOURCE};
+use crate::schema::{
+    KeyAttributeType, TableDef, Ttl, CREATED_AT, EVENT_UUID, EVENT_VERSION, EXPIRES_AT, SOURCE,
+};
 
 #[doc(hidden)]
 pub mod fast;
@@ -39,8 +43,14 @@ pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 /// exactly this: 204,800 bytes is accepted, one more is rejected.)
 pub const MAX_EVENT_SIZE: usize = MAX_ITEM_SIZE / 2;
 
-/// Serializes an event and adds `event_uuid`, `created_at` and, for an event type with a time
-/// to live, [`EXPIRES_AT`] (see [`expires_at`]).
+/// Serializes an event and adds `event_uuid` and `created_at`; for a type of version 2 or
+/// later `event_version`; and for an event type with a time to live, [`EXPIRES_AT`] (see
+/// [`expires_at`]).
+///
+/// A type of version 1 writes no `event_version`: an item without one is version 1, so its
+/// items stay exactly what they were before versions existed (no migration of existing
+/// tables, byte for byte what `serde_dynamo::to_item` writes plus the id and timestamp, and
+/// no extra bytes or work per event).
 ///
 /// Fails if the event's own fields use a reserved name ([`Error::InvalidEvent`]), if a
 /// value breaks one of DynamoDB's rules ([`Error::InvalidValue`]: a NaN, a number DynamoDB
@@ -70,7 +80,12 @@ pub fn encode<E: Storable>(
                 CREATED_AT.to_owned(),
                 AttributeValue::S(created_at.to_string()),
             )
-            .map(|_| CREATED_AT));
+            .map(|_| CREATED_AT))
+        .or(stamp_version(
+            &mut item,
+            def.version,
+            E::ENCODES_DECLARED_FIELDS_ONLY,
+        ));
     let replaced = replaced.or_else(|| stamp_expiry(event, &mut item, created_at));
     if let Some(reserved) = replaced {
         return Err(Error::InvalidEvent {
@@ -120,6 +135,23 @@ fn stamp_expiry<E: Storable>(
     clash
 }
 
+/// Adds `event_version` for a type of version 2 or later; for version 1, checks that the
+/// event does not serialize one itself (e.g. through a flattened map), unless its encoder
+/// writes only its declared fields (`declared_only`: the derive's direct encoder, whose field
+/// names were checked at compile time). Returns the reserved name if the event's own
+/// attributes had it.
+fn stamp_version(item: &mut Item, version: u32, declared_only: bool) -> Option<&'static str> {
+    if version > 1 {
+        let number = itoa::Buffer::new().format(version).to_owned();
+        item.insert(EVENT_VERSION.to_owned(), AttributeValue::N(number))
+            .map(|_| EVENT_VERSION)
+    } else if declared_only {
+        None
+    } else {
+        item.contains_key(EVENT_VERSION).then_some(EVENT_VERSION)
+    }
+}
+
 /// Adds the envelope's [`SOURCE`] attribute (`event_source`) to an encoded event: done only
 /// when the store has a source configured, so that nothing changes for stores without one.
 ///
@@ -153,10 +185,16 @@ pub fn stamp_source(
     Ok(())
 }
 
-/// Turns an item read from the table back into a [`StoredEvent`].
+/// Turns an item read from the table back into a [`StoredEvent`]: every read of a typed
+/// event (`get`, `get_many`, queries, the consumer's typed handlers, the Lambda decoder)
+/// comes here.
 ///
 /// The `event_source` attribute, if there is one and the event has no field of that name,
-/// becomes [`StoredEvent::source`].
+/// becomes [`StoredEvent::source`]. An item of an older version (its `event_version`, 1
+/// without one) goes through the type's upcasters up to the type's version first (see
+/// [`upcast`](crate::model::upcast)); for an item of the current version that is one
+/// attribute lookup. An item of a newer version is [`Error::VersionTooNew`]; a failing
+/// upcaster or an `event_version` that is not a version number is [`Error::Decode`].
 pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>> {
     let def = E::TABLE;
     let decode_error = |reason: String| Error::Decode {
@@ -194,6 +232,7 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
             _ => None,
         }
     };
+    let item = upcast_to_current::<E>(item, table)?;
     let event = E::decode_attributes(item).map_err(|e| decode_error(e.to_string()))?;
     Ok(StoredEvent {
         event,
@@ -201,6 +240,60 @@ pub fn decode<E: Storable>(mut item: Item, table: &str) -> Result<StoredEvent<E>
         created_at,
         source,
     })
+}
+
+/// Takes the item's `event_version` out (1 when it has none) and runs the type's upcasters
+/// from there to the type's version. An item of the current version is returned as it is.
+fn upcast_to_current<E: Storable>(mut item: Item, table: &str) -> Result<Item> {
+    let def = E::TABLE;
+    let decode_error = |reason: String| Error::Decode {
+        event_type: def.event_type,
+        table: table.to_owned(),
+        reason,
+    };
+    let version = match item.remove(EVENT_VERSION) {
+        None => 1,
+        Some(AttributeValue::N(n)) => match n.parse::<u32>() {
+            Ok(version) if version >= 1 => version,
+            _ => {
+                return Err(decode_error(format!(
+                    "`{EVENT_VERSION}` {n:?} is not a version (a whole number from 1)"
+                )))
+            }
+        },
+        Some(other) => {
+            return Err(decode_error(format!(
+                "`{EVENT_VERSION}` is not a number (N): {other:?}"
+            )))
+        }
+    };
+    if version == def.version {
+        return Ok(item);
+    }
+    if version > def.version {
+        return Err(Error::VersionTooNew {
+            event_type: def.event_type,
+            table: table.to_owned(),
+            item_version: version,
+            known_version: def.version,
+        });
+    }
+    for from in version..def.version {
+        let Some(step) = E::UPCASTERS.iter().find(|u| u.from == from) else {
+            return Err(decode_error(format!(
+                "the item is version {version}, and {} has no upcaster from version {from}",
+                def.event_type
+            )));
+        };
+        item = (step.apply)(item).map_err(|e| {
+            decode_error(format!(
+                "upcaster `{}` (version {from} to {}) failed on an item of version {version}: {e}",
+                step.name,
+                from + 1
+            ))
+        })?;
+    }
+    Ok(item)
 }
 
 /// Checks an encoded item against DynamoDB's rules (every value, the partition key and the

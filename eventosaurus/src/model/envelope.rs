@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{CreatedAt, Storable, StoredEvent};
 use crate::error::{Error, Result};
-use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, EXPIRES_AT, SOURCE};
+use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, EVENT_VERSION, EXPIRES_AT, SOURCE};
 
 /// An event as it is published: its type, its data, its linked records, the service that
 /// stored it and the key that orders it. Serializes to one JSON object:
@@ -30,6 +30,9 @@ use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, EXPIRES_AT, SOURCE};
 ///   doubles), sets are arrays, binaries are arrays of byte values.
 /// * `linked`: the value of the `#[eventosaurus(linked)]` field, `null` when the type has
 ///   none (or the value is missing).
+/// * `event_version`: the version of the shape `data` has (the item's `event_version`, 1
+///   without one): an envelope built from an item keeps the shape that item was stored in,
+///   so a relay's readers can tell versions apart (see [`upcast`](crate::model::upcast)).
 ///
 /// Build it from an item as read from the table or its stream ([`Envelope::from_item`]) or
 /// from a [`StoredEvent`] ([`Envelope::from_stored`]); both give the same envelope.
@@ -49,6 +52,14 @@ pub struct Envelope {
     pub data: Map<String, Value>,
     /// The linked records, if the type declares a linked field.
     pub linked: Option<Value>,
+    /// The version of the event type whose shape `data` has: 1 for an item without
+    /// `event_version` (and when reading an envelope serialized without this field).
+    #[serde(default = "version_one")]
+    pub event_version: u32,
+}
+
+fn version_one() -> u32 {
+    1
 }
 
 impl Envelope {
@@ -78,6 +89,15 @@ impl Envelope {
         if def.ttl.is_some() {
             item.remove(EXPIRES_AT); // the library's, like created_at
         }
+        let event_version = match item.remove(EVENT_VERSION) {
+            None => 1,
+            Some(AttributeValue::N(n)) => n
+                .parse::<u32>()
+                .ok()
+                .filter(|v| *v >= 1)
+                .ok_or_else(|| error(format!("`{EVENT_VERSION}` {n:?} is not a version")))?,
+            Some(_) => return Err(error(format!("`{EVENT_VERSION}` is not a number"))),
+        };
         let source = if def.attributes.iter().any(|a| a.name == SOURCE) {
             None // the event's own field of that name: data
         } else {
@@ -109,11 +129,13 @@ impl Envelope {
             partition_key,
             data,
             linked,
+            event_version,
         })
     }
 
     /// The envelope of an event read back (from a query or `get`): the same as
-    /// [`from_item`](Envelope::from_item) of its item.
+    /// [`from_item`](Envelope::from_item) of its item, in the type's current version (the
+    /// event was read through its upcasters).
     pub fn from_stored<E: Storable>(stored: &StoredEvent<E>) -> Result<Envelope> {
         let def = E::TABLE;
         let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&stored.event)
@@ -130,6 +152,12 @@ impl Envelope {
             CREATED_AT.to_owned(),
             AttributeValue::S(stored.created_at.to_string()),
         );
+        if def.version > 1 {
+            item.insert(
+                EVENT_VERSION.to_owned(),
+                AttributeValue::N(def.version.to_string()),
+            );
+        }
         if let Some(source) = &stored.source {
             item.entry(SOURCE.to_owned())
                 .or_insert_with(|| AttributeValue::S(source.clone()));
@@ -160,8 +188,9 @@ fn number(n: &str) -> Value {
     }
 }
 
-/// An attribute value as plain JSON (not DynamoDB's typed JSON).
-fn to_json(value: &AttributeValue) -> Value {
+/// An attribute value as plain JSON (not DynamoDB's typed JSON): the envelope's `data`, and
+/// what a JSON upcaster gets.
+pub(super) fn to_json(value: &AttributeValue) -> Value {
     match value {
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::N(n) => number(n),
@@ -216,6 +245,7 @@ mod tests {
         shard_by: Some("workflow"),
         ttl: None,
         indexes: &[],
+        version: 1,
     };
 
     fn item(pairs: Vec<(&str, AttributeValue)>) -> HashMap<String, AttributeValue> {
@@ -254,6 +284,7 @@ mod tests {
                 "partition_key": "w-1",
                 "data": {"subject_id": 5, "workflow": "w-1", "score": 0.25, "tags": ["a"]},
                 "linked": [{"id": 1}],
+                "event_version": 1,
             })
         );
         let back: Envelope =
@@ -291,6 +322,25 @@ mod tests {
             envelope.data
         );
         bare.remove(EXPIRES_AT);
+        // A later version's item: its version, and no `event_version` in `data`.
+        let mut versioned = bare.clone();
+        versioned.insert(EVENT_VERSION.to_owned(), AttributeValue::N("3".into()));
+        let envelope = Envelope::from_item(&plain, &versioned).unwrap();
+        assert_eq!(envelope.event_version, 3);
+        assert!(
+            !envelope.data.contains_key(EVENT_VERSION),
+            "{:?}",
+            envelope.data
+        );
+        let old: Envelope = serde_json::from_value(json!({
+            "event": "E", "source": null, "event_uuid": Uuid::nil(),
+            "created_at": "2026-11-25T10:00:00.000Z", "partition_key": "5", "data": {}, "linked": null,
+        }))
+        .unwrap();
+        assert_eq!(
+            old.event_version, 1,
+            "an envelope serialized before versions is version 1"
+        );
 
         bare.remove(EVENT_UUID);
         assert!(matches!(

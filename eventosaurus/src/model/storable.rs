@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{PartitionKeyValue, StoreOutcome, StoredEvent};
+use super::{PartitionKeyValue, StoreOutcome, StoredEvent, Upcast};
 use crate::error::{Error, Result};
 use crate::event_id;
 use crate::schema::TableDef;
@@ -35,6 +35,12 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
     /// The table definition.
     const TABLE: &'static TableDef;
 
+    /// The steps that read items of older versions, one per version `1..TABLE.version`, in
+    /// order: from `#[eventosaurus(upcast(from = K, with = path))]`, empty for a type of
+    /// version 1. [`codec::decode`](crate::codec::decode) runs them; see
+    /// [`upcast`](crate::model::upcast).
+    const UPCASTERS: &'static [Upcast] = &[];
+
     /// The composite string digested into `event_uuid`, or `None` for a random id.
     ///
     /// See [`event_id`](crate::event_id) for the format.
@@ -52,6 +58,12 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
     {
         serde_dynamo::to_item(self)
     }
+
+    /// Whether `encode_attributes` is the derive's direct encoder, which writes the declared
+    /// fields only, none under a reserved name (checked when the type compiles): then
+    /// [`codec::encode`](crate::codec::encode) need not look for a stray `event_version`.
+    #[doc(hidden)]
+    const ENCODES_DECLARED_FIELDS_ONLY: bool = false;
 
     /// The event from an item's own attributes: the mirror of `encode_attributes`. The
     /// default is `serde_dynamo::from_item`.

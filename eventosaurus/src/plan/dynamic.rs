@@ -50,6 +50,7 @@
 //!     shard_by: None,
 //!     ttl: None,
 //!     indexes: &[],
+//!     version: 1,
 //! };
 //! let c = Condition::parse(&DEF, "person_id in 1,2").unwrap();
 //! assert_eq!(c.operator, Operator::In);
@@ -460,6 +461,7 @@ mod tests {
         shard_by: None,
         ttl: None,
         indexes: &[],
+        version: 1,
     };
 
     fn n(v: &str) -> AttributeValue {

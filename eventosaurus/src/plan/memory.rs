@@ -126,6 +126,7 @@ mod tests {
         shard_by: None,
         ttl: None,
         indexes: &[],
+        version: 1,
     };
 
     fn item(pk: &str, uuid: &str, created_at: &str, n: &str) -> Item {

@@ -470,6 +470,7 @@ mod tests {
         shard_by: None,
         ttl: None,
         indexes: &[],
+        version: 1,
     };
 
     fn n(v: &str) -> AttributeValue {

@@ -367,6 +367,7 @@ impl PendingEvent {
             shard_by: None,
             ttl: None,
             indexes: &[],
+            version: 1,
         };
         PendingEvent {
             index,
