@@ -251,22 +251,7 @@ fn upcast_to_current<E: Storable>(mut item: Item, table: &str) -> Result<Item> {
         table: table.to_owned(),
         reason,
     };
-    let version = match item.remove(EVENT_VERSION) {
-        None => 1,
-        Some(AttributeValue::N(n)) => match n.parse::<u32>() {
-            Ok(version) if version >= 1 => version,
-            _ => {
-                return Err(decode_error(format!(
-                    "`{EVENT_VERSION}` {n:?} is not a version (a whole number from 1)"
-                )))
-            }
-        },
-        Some(other) => {
-            return Err(decode_error(format!(
-                "`{EVENT_VERSION}` is not a number (N): {other:?}"
-            )))
-        }
-    };
+    let version = crate::model::upcast::take_version(&mut item).map_err(decode_error)?;
     if version == def.version {
         return Ok(item);
     }

@@ -89,15 +89,7 @@ impl Envelope {
         if def.ttl.is_some() {
             item.remove(EXPIRES_AT); // the library's, like created_at
         }
-        let event_version = match item.remove(EVENT_VERSION) {
-            None => 1,
-            Some(AttributeValue::N(n)) => n
-                .parse::<u32>()
-                .ok()
-                .filter(|v| *v >= 1)
-                .ok_or_else(|| error(format!("`{EVENT_VERSION}` {n:?} is not a version")))?,
-            Some(_) => return Err(error(format!("`{EVENT_VERSION}` is not a number"))),
-        };
+        let event_version = super::upcast::take_version(&mut item).map_err(error)?;
         let source = if def.attributes.iter().any(|a| a.name == SOURCE) {
             None // the event's own field of that name: data
         } else {

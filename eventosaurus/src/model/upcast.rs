@@ -77,10 +77,28 @@ use serde_json::Value;
 
 use super::envelope::to_json;
 use crate::error::BoxError;
+use crate::schema::EVENT_VERSION;
 
 /// The attributes an upcaster reads and returns: the same type as
 /// [`codec::Item`](crate::codec::Item).
 type Attributes = HashMap<String, AttributeValue>;
+
+/// Takes an item's `event_version` out: 1 when it has none (items written before versions, and
+/// by version-1 types), else the stored whole number from 1. The error says what is wrong.
+pub(crate) fn take_version(
+    item: &mut HashMap<String, AttributeValue>,
+) -> std::result::Result<u32, String> {
+    match item.remove(EVENT_VERSION) {
+        None => Ok(1),
+        Some(AttributeValue::N(n)) => match n.parse::<u32>() {
+            Ok(version) if version >= 1 => Ok(version),
+            _ => Err(format!(
+                "`{EVENT_VERSION}` {n:?} is not a version (a whole number from 1)"
+            )),
+        },
+        Some(other) => Err(format!("`{EVENT_VERSION}` is not a number (N): {other:?}")),
+    }
+}
 
 /// One step of an event type's upcast chain, from
 /// `#[eventosaurus(upcast(from = K, with = path))]`: it turns the attributes of an item of
