@@ -512,3 +512,69 @@ fn serde_codec_keeps_hand_written_impls() {
     );
     assert_eq!(assert_same_decoding::<ByHand>(item), Some(event));
 }
+
+/// Version 2, with an upcaster: the codec stamps `event_version` after the direct encoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, eventosaurus::Storable)]
+#[eventosaurus(table = "versioned", partition_key = id, version = 2, upcast(from = 1, with = unchanged))]
+struct Versioned {
+    id: String,
+    n: u64,
+}
+
+fn unchanged(item: Item) -> Result<Item, String> {
+    Ok(item)
+}
+
+/// A time to live: the codec stamps `expires_at` after the direct encoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, eventosaurus::Storable)]
+#[eventosaurus(table = "expiring", partition_key = id, ttl = "1d")]
+struct Expiring {
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+/// What the codec adds after the direct encoder (`event_version`, `expires_at`) is counted
+/// too: the size `encode_sized` returns is the full check's, for valid and invalid events.
+#[test]
+fn attributes_stamped_after_the_encoder_are_counted() {
+    use eventosaurus::codec::{encode_sized, validate};
+    let (id, at) = (Uuid::from_u128(9), eventosaurus::CreatedAt::now());
+    let full_check = |item: &Item, key| validate::check_event_item(item, key, false).unwrap();
+    for key in ["k", "a longer key"] {
+        let versioned = Versioned {
+            id: key.into(),
+            n: 7,
+        };
+        let (item, size) = encode_sized(&versioned, "t", &id, &at).unwrap();
+        assert_eq!(
+            item.get("event_version"),
+            Some(&AttributeValue::N("2".into()))
+        );
+        assert_eq!(size, full_check(&item, "id"));
+        for note in [None, Some("a note".to_owned())] {
+            let expiring = Expiring {
+                id: key.into(),
+                note,
+            };
+            let (item, size) = encode_sized(&expiring, "t", &id, &at).unwrap();
+            assert!(matches!(item.get("expires_at"), Some(AttributeValue::N(_))));
+            assert_eq!(size, full_check(&item, "id"));
+        }
+    }
+    // An empty string key is still refused, after the stamps.
+    let err = encode_sized(
+        &Versioned {
+            id: String::new(),
+            n: 1,
+        },
+        "t",
+        &id,
+        &at,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, eventosaurus::Error::InvalidValue { .. }),
+        "{err:?}"
+    );
+}

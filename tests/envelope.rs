@@ -150,6 +150,7 @@ behaviours! {
                 "partition_key": "w-1138",
                 "data": {"subject_id": 5, "workflow_id": "w-1138", "annotations": ["T0: yes"]},
                 "linked": [{"id": 5, "metadata": {"filename": "galaxy.png"}}],
+                "event_version": 1,
             })
         );
         let back: Envelope = serde_json::from_str(&json.to_string()).unwrap();

@@ -11,7 +11,7 @@ use eventosaurus::codec::Item;
 use eventosaurus::query::{
     collect_items, count_items, Condition, Plan, QueryOptions, RawPages, Select,
 };
-use eventosaurus::table::{self, Billing, CreateOutcome, Drift, TableDef};
+use eventosaurus::table::{self, Billing, CreateOutcome, Drift, TableDef, TtlOutcome};
 use eventosaurus::Store;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -55,14 +55,17 @@ fn billing_label(billing: Billing) -> String {
     }
 }
 
-/// `create-tables`: creates every table in `defs` that is missing, waits until it is ACTIVE
-/// and reports each table as it goes. Existing tables are reported, not an error.
+/// `create-tables`: creates every table in `defs` that is missing, waits until it is ACTIVE,
+/// adds the global secondary indexes an existing table lacks (waiting until each is built,
+/// with progress on `progress`, e.g. standard error), turns on the time to live of expiring
+/// events, and reports each table as it goes. Existing tables are reported, not an error.
 pub async fn create_tables(
     store: &Store,
     defs: &[&'static TableDef],
     billing: Billing,
     stream: Option<eventosaurus::table_stream::StreamSpec>,
     out: &mut dyn Write,
+    progress: &mut (dyn Write + Send),
 ) -> Result<Vec<(&'static TableDef, CreateOutcome)>, CliError> {
     require_registered(defs)?;
     writeln!(
@@ -77,22 +80,43 @@ pub async fn create_tables(
         write!(out, "  {} ({}) ... ", store.table_name(def), def.event_type)?;
         out.flush()?;
         let started = Instant::now();
-        let outcome = match table::create_table_with_stream(store, def, billing, stream).await {
-            Ok(outcome) => outcome,
+        let mut reporter = IndexReporter::new(progress);
+        let ready =
+            table::ensure_table(store, def, billing, stream, &mut |p| reporter.report(p)).await;
+        let ready = match ready {
+            Ok(ready) => ready,
             Err(err) => {
                 writeln!(out, "failed")?;
                 return Err(err.into());
             }
         };
-        match outcome {
-            CreateOutcome::Created => writeln!(
+        match ready.outcome {
+            CreateOutcome::Created => write!(
                 out,
                 "created, ACTIVE after {:.1}s",
                 started.elapsed().as_secs_f64()
             )?,
-            CreateOutcome::AlreadyExists => writeln!(out, "already exists, ACTIVE")?,
+            CreateOutcome::AlreadyExists => write!(out, "already exists, ACTIVE")?,
         }
-        done.push((*def, outcome));
+        for index in &ready.added_indexes {
+            write!(out, ", index {index} added")?;
+        }
+        match &ready.time_to_live {
+            TtlOutcome::Enabled { attribute } => {
+                write!(out, ", time to live enabled on {attribute}")?
+            }
+            TtlOutcome::AlreadyEnabled { attribute } => {
+                write!(out, ", time to live on {attribute}")?
+            }
+            TtlOutcome::Left { status, attribute } => write!(
+                out,
+                ", time to live left {status} on {} (see check-tables)",
+                attribute.as_deref().unwrap_or("no attribute")
+            )?,
+            _ => {}
+        }
+        writeln!(out)?;
+        done.push((*def, ready.outcome));
     }
     let created = done
         .iter()
@@ -105,6 +129,57 @@ pub async fn create_tables(
         done.len() - created
     )?;
     Ok(done)
+}
+
+/// Prints the progress of an index being added: when its status or backfilling changes, and
+/// every ten seconds while it waits.
+struct IndexReporter<'a> {
+    out: &'a mut (dyn Write + Send),
+    last: Option<(String, bool)>,
+    last_line: Option<std::time::Duration>,
+}
+
+impl<'a> IndexReporter<'a> {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn new(out: &'a mut (dyn Write + Send)) -> Self {
+        IndexReporter {
+            out,
+            last: None,
+            last_line: None,
+        }
+    }
+
+    fn report(&mut self, progress: &table::IndexProgress<'_>) {
+        let status = progress.status.unwrap_or("not there yet").to_owned();
+        let state = (status.clone(), progress.backfilling);
+        let due = self
+            .last_line
+            .is_none_or(|at| progress.waited >= at + Self::EVERY);
+        if self.last.as_ref() == Some(&state) && !due {
+            return;
+        }
+        let backfilling = if progress.backfilling {
+            ", backfilling"
+        } else {
+            ""
+        };
+        let items = progress
+            .item_count
+            .map(|n| format!(", ~{n} items"))
+            .unwrap_or_default();
+        // Progress is best effort: a closed standard error must not fail the command.
+        let _ = writeln!(
+            self.out,
+            "index {} of {}: {status}{backfilling}{items} ({:.1}s)",
+            progress.index,
+            progress.table,
+            progress.waited.as_secs_f64()
+        );
+        let _ = self.out.flush();
+        self.last = Some(state);
+        self.last_line = Some(progress.waited);
+    }
 }
 
 /// One row of `list-tables`.
@@ -240,10 +315,13 @@ pub async fn list_tables(
 
 /// `describe-tables`: the CreateTable definition of every registered table, as a JSON array
 /// (each element is a CreateTable request, e.g. for `aws dynamodb create-table --cli-input-json`).
+/// A table whose events expire also needs an UpdateTimeToLive after it, which CreateTable
+/// cannot carry: it is written to `notes` (standard error), one JSON request per line.
 pub fn describe_tables(
     store: &Store,
     defs: &[&'static TableDef],
     out: &mut dyn Write,
+    notes: &mut dyn Write,
 ) -> Result<Value, CliError> {
     require_registered(defs)?;
     let specs: Vec<_> = defs
@@ -252,6 +330,19 @@ pub fn describe_tables(
         .collect();
     // Serialized from the structs, so the keys keep the API's order (TableName first).
     writeln!(out, "{}", to_json(&specs)?)?;
+    for spec in &specs {
+        if let Some(ttl) = &spec.time_to_live {
+            let request = json!({
+                "TableName": spec.table_name,
+                "TimeToLiveSpecification": ttl,
+            });
+            writeln!(
+                notes,
+                "{} expires its events: after CreateTable, create-tables sends UpdateTimeToLive {request}",
+                spec.table_name
+            )?;
+        }
+    }
     Ok(serde_json::to_value(&specs).map_err(std::io::Error::other)?)
 }
 
@@ -271,8 +362,10 @@ fn to_json(value: &impl Serialize) -> std::io::Result<String> {
     serde_json::to_string_pretty(value).map_err(std::io::Error::other)
 }
 
-/// `describe-tables --live`: for every registered table, `{"EventType", "TableName", "Table"}`
-/// where `Table` is the live DescribeTable in the API's JSON shape, or `null` if it is missing.
+/// `describe-tables --live`: for every registered table, `{"EventType", "EventVersion",
+/// "TableName", "Table", "TimeToLiveDescription"}` where `Table` is the live DescribeTable and
+/// `TimeToLiveDescription` the live DescribeTimeToLive in the API's JSON shape, or `null` if
+/// the table is missing.
 pub async fn describe_live_tables(
     store: &Store,
     defs: &[&'static TableDef],
@@ -282,10 +375,16 @@ pub async fn describe_live_tables(
     let mut tables = Vec::new();
     for def in defs {
         let live = table::describe_table(store, def).await?;
+        let time_to_live = match &live {
+            Some(_) => table::describe_time_to_live(store, &store.table_name(def)).await?,
+            None => None,
+        };
         tables.push(json!({
             "EventType": def.event_type,
+            "EventVersion": def.version,
             "TableName": store.table_name(def),
             "Table": live.as_ref().map(crate::json::table_description),
+            "TimeToLiveDescription": time_to_live.as_ref().map(crate::json::time_to_live),
         }));
     }
     let doc = Value::Array(tables);
@@ -316,7 +415,8 @@ pub fn describe_drift(drift: &Drift) -> String {
 }
 
 /// `check-tables`: compares each registered table with its definition (missing table, wrong
-/// key schema, missing LSI). Returns the checks, or [`CliError::Drift`] if any table drifted.
+/// key schema, missing LSI or GSI, stream, time to live). Returns the checks, or
+/// [`CliError::Drift`] if any table drifted.
 pub async fn check_tables(
     store: &Store,
     defs: &[&'static TableDef],
@@ -326,11 +426,9 @@ pub async fn check_tables(
     require_registered(defs)?;
     let mut checks = Vec::new();
     for def in defs {
-        let spec = def.spec(store.environment_prefix(), Billing::OnDemand);
-        let live = table::describe_table(store, def).await?;
-        let drift = table::drift(&spec, live.as_ref());
+        let drift = table::check_table(store, def).await?;
         checks.push(Check {
-            table_name: spec.table_name,
+            table_name: store.table_name(def),
             event_type: def.event_type,
             ok: drift.is_empty(),
             drift,
@@ -428,10 +526,10 @@ pub async fn drop_plan(store: &Store, defs: &[&'static TableDef]) -> Result<Drop
         let Some(live) = table::describe_table(store, def).await? else {
             continue;
         };
-        // Only the schema says whose table it is: a missing or other stream does not.
+        // Only the key schema says whose table it is: a missing stream or GSI does not.
         let drift: Vec<_> = table::drift(&def.spec(prefix, Billing::OnDemand), Some(&live))
             .into_iter()
-            .filter(|d| !matches!(d, Drift::WrongStream(_)))
+            .filter(Drift::is_in_key_schema)
             .collect();
         if drift.is_empty() {
             plan.ours.push((*def, live.item_count()));

@@ -27,10 +27,20 @@
 //! (lists, maps, options: not queryable by `--by`). `composite_key` lists the attributes
 //! digested into `event_uuid` (empty for random ids). Optional `linked` and `shard_by` name
 //! the attributes of `#[eventosaurus(linked)]` and `shard_by = field` (an event's envelope).
+//! Optional `ttl` is `{"after_seconds": 7776000}` (`ttl = "90d"`) or `{"field": "ends"}` (the
+//! attribute of an `#[eventosaurus(expires_at)]` field); optional `indexes` lists the global
+//! secondary indexes as `{"name": "by_phone", "partition_key": "phone_number", "sort_key":
+//! "created_at"}` (`sort_key` optional; keys typed by `attributes`, `created_at` and
+//! `event_uuid` being strings), checked as the derive checks them.
+//! Optional `version` is the event type's `#[eventosaurus(version = N)]` (1 when absent, and
+//! written only when it is not 1, so files of version-1 types are unchanged): the CLI shows
+//! it; it changes nothing about the table, and the CLI reads items untyped, as stored.
 
 use std::path::{Path, PathBuf};
 
-use eventosaurus::table::{AttributeDef, AttributeType, KeyAttributeType, TableDef};
+use eventosaurus::table::{
+    self, AttributeDef, AttributeType, GlobalIndexDef, IndexKey, KeyAttributeType, TableDef, Ttl,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::CliError;
@@ -55,6 +65,42 @@ struct FileTable {
     /// The `shard_by` attribute, if any (the envelope's `partition_key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     shard_by: Option<String>,
+    /// When the events expire, if they do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<FileTtl>,
+    /// The global secondary indexes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    indexes: Vec<FileIndex>,
+    /// The event type's version (`#[eventosaurus(version = N)]`), 1 when absent.
+    #[serde(default = "version_one", skip_serializing_if = "is_version_one")]
+    version: u32,
+}
+
+fn version_one() -> u32 {
+    1
+}
+
+fn is_version_one(version: &u32) -> bool {
+    *version == 1
+}
+
+/// `{"after_seconds": N}` (`ttl = ".."`) or `{"field": "attribute"}` (`expires_at`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum FileTtl {
+    AfterSeconds(u64),
+    Field(String),
+}
+
+/// `{"name", "partition_key", "sort_key"}`: attribute names, typed by `attributes`
+/// (`created_at` and `event_uuid` are strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIndex {
+    name: String,
+    partition_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sort_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +155,20 @@ impl From<&TableDef> for FileTable {
                 .collect(),
             linked: def.linked.map(str::to_owned),
             shard_by: def.shard_by.map(str::to_owned),
+            ttl: def.ttl.map(|ttl| match ttl {
+                Ttl::AfterCreation { seconds } => FileTtl::AfterSeconds(seconds),
+                Ttl::Field { attribute } => FileTtl::Field(attribute.to_owned()),
+            }),
+            indexes: def
+                .indexes
+                .iter()
+                .map(|index| FileIndex {
+                    name: index.name.to_owned(),
+                    partition_key: index.partition_key.attribute.to_owned(),
+                    sort_key: index.sort_key.map(|key| key.attribute.to_owned()),
+                })
+                .collect(),
+            version: def.version,
         }
     }
 }
@@ -156,6 +216,14 @@ impl FileTable {
                 ));
             }
         }
+        let ttl = self.ttl_def()?;
+        let indexes = self.index_defs()?;
+        if self.version == 0 {
+            return Err(format!(
+                "table `{}`: version 0 is not a version (versions start at 1)",
+                self.name
+            ));
+        }
         let attributes: Vec<AttributeDef> = self
             .attributes
             .into_iter()
@@ -183,7 +251,80 @@ impl FileTable {
             attributes: attributes.leak(),
             linked: self.linked.map(leak),
             shard_by: self.shard_by.map(leak),
+            ttl,
+            indexes: indexes.leak(),
+            version: self.version,
         })))
+    }
+
+    fn ttl_def(&self) -> Result<Option<Ttl>, String> {
+        Ok(match &self.ttl {
+            None => None,
+            Some(FileTtl::AfterSeconds(0)) => {
+                return Err(format!("table `{}`: a ttl of 0 seconds", self.name))
+            }
+            Some(FileTtl::AfterSeconds(seconds)) => Some(Ttl::AfterCreation { seconds: *seconds }),
+            Some(FileTtl::Field(field)) => {
+                if !self.attributes.iter().any(|a| &a.name == field) {
+                    return Err(format!(
+                        "table `{}`: the ttl field `{field}` is not among its attributes",
+                        self.name
+                    ));
+                }
+                Some(Ttl::Field {
+                    attribute: leak(field.clone()),
+                })
+            }
+        })
+    }
+
+    /// The indexes, checked as the derive checks them.
+    fn index_defs(&self) -> Result<Vec<GlobalIndexDef>, String> {
+        let key = |index: &str, name: &str, sort: bool| -> Result<IndexKey, String> {
+            let builtin = sort && (name == table::CREATED_AT || name == table::EVENT_UUID);
+            let attribute_type = match self.attributes.iter().find(|a| a.name == name) {
+                _ if builtin => KeyAttributeType::String,
+                Some(a) if a.attribute_type == FileAttributeType::N => KeyAttributeType::Number,
+                Some(a) if a.attribute_type == FileAttributeType::S => KeyAttributeType::String,
+                _ => {
+                    return Err(format!(
+                        "table `{}`: the key `{name}` of index `{index}` is not a string or number \
+                         attribute of the table",
+                        self.name
+                    ))
+                }
+            };
+            Ok(IndexKey {
+                attribute: leak(name.to_owned()),
+                attribute_type,
+            })
+        };
+        let mut out: Vec<GlobalIndexDef> = Vec::new();
+        for index in &self.indexes {
+            eventosaurus::name::check_index_name(&index.name)
+                .map_err(|e| format!("index {:?}: {e}", index.name))?;
+            if index.name == table::CREATED_AT_INDEX || out.iter().any(|i| i.name == index.name) {
+                return Err(format!(
+                    "table `{}`: the index name `{}` is taken",
+                    self.name, index.name
+                ));
+            }
+            if index.partition_key == self.partition_key {
+                return Err(format!(
+                    "table `{}`: index `{}` has the table's partition key",
+                    self.name, index.name
+                ));
+            }
+            out.push(GlobalIndexDef {
+                name: leak(index.name.clone()),
+                partition_key: key(&index.name, &index.partition_key, false)?,
+                sort_key: match &index.sort_key {
+                    Some(sort) => Some(key(&index.name, sort, true)?),
+                    None => None,
+                },
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -263,6 +404,9 @@ mod tests {
         attributes: ATTRIBUTES,
         linked: None,
         shard_by: None,
+        ttl: None,
+        indexes: &[],
+        version: 1,
     };
 
     #[test]
@@ -271,6 +415,81 @@ mod tests {
         let parsed = parse(&json, Path::new("x.json")).unwrap();
         assert_eq!(parsed, [&DEF]);
         assert!(json.contains("\"type\": \"BOOL\""), "{json}");
+        assert!(!json.contains("ttl") && !json.contains("indexes"), "{json}");
+    }
+
+    #[test]
+    fn round_trips_ttl_and_indexes() {
+        const INDEXES: &[GlobalIndexDef] = &[GlobalIndexDef {
+            name: "by_vip",
+            partition_key: IndexKey {
+                attribute: "tags",
+                attribute_type: KeyAttributeType::String,
+            },
+            sort_key: Some(IndexKey {
+                attribute: "created_at",
+                attribute_type: KeyAttributeType::String,
+            }),
+        }];
+        const ATTRIBUTES: &[AttributeDef] = &[
+            AttributeDef {
+                name: "person_id",
+                field: "person_id",
+                attribute_type: AttributeType::Number,
+            },
+            AttributeDef {
+                name: "tags",
+                field: "tags",
+                attribute_type: AttributeType::String,
+            },
+        ];
+        for ttl in [
+            Ttl::AfterCreation { seconds: 3600 },
+            Ttl::Field { attribute: "tags" },
+        ] {
+            let def = TableDef {
+                attributes: ATTRIBUTES,
+                composite_key: &[],
+                ttl: Some(ttl),
+                indexes: INDEXES,
+                ..DEF
+            };
+            let json = to_json(&[&def]);
+            let parsed = parse(&json, Path::new("x.json")).unwrap();
+            assert_eq!(parsed, [&def], "{json}");
+        }
+        // The derive's rules: an unknown key, a bad name, the table's own partition key.
+        let good = serde_json::to_value(FileTable::from(&TableDef {
+            attributes: ATTRIBUTES,
+            composite_key: &[],
+            indexes: INDEXES,
+            ..DEF
+        }))
+        .unwrap();
+        for (field, value, expected) in [
+            ("partition_key", "nope", "is not a string or number"),
+            ("name", "by", "at least 3"),
+            ("partition_key", "person_id", "the table's partition key"),
+            ("name", "created_at_index", "is taken"),
+        ] {
+            let mut table = good.clone();
+            table["indexes"][0][field] = value.into();
+            let json = serde_json::Value::Array(vec![table]).to_string();
+            let line = parse(&json, Path::new("d.json")).unwrap_err().one_line();
+            assert!(line.contains(expected), "{field}={value}: {line}");
+        }
+    }
+
+    #[test]
+    fn the_version_is_written_only_when_not_one() {
+        let v3 = TableDef { version: 3, ..DEF };
+        let json = to_json(&[&v3]);
+        assert!(json.contains("\"version\": 3"), "{json}");
+        assert_eq!(parse(&json, Path::new("x.json")).unwrap(), [&v3]);
+        assert!(!to_json(&[&DEF]).contains("version"));
+        let zero = json.replace("\"version\": 3", "\"version\": 0");
+        let line = parse(&zero, Path::new("x.json")).unwrap_err().one_line();
+        assert!(line.contains("version 0"), "{line}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingModeSummary, GlobalSecondaryIndexDescription,
     KeySchemaElement, LocalSecondaryIndexDescription, Projection, ProvisionedThroughputDescription,
-    StreamSpecification, TableDescription,
+    StreamSpecification, TableDescription, TimeToLiveDescription,
 };
 use eventosaurus::codec::Item;
 use eventosaurus::plain_json::{self, Numbers};
@@ -170,6 +170,18 @@ fn stream_specification(s: &StreamSpecification) -> Value {
         s.stream_view_type().map(|v| v.as_str().into()),
     );
     Value::Object(o)
+}
+
+/// `TimeToLiveDescription` → `{"TimeToLiveStatus": .., "AttributeName": ..}`.
+pub fn time_to_live(d: &TimeToLiveDescription) -> Value {
+    let mut m = Map::new();
+    put(
+        &mut m,
+        "TimeToLiveStatus",
+        d.time_to_live_status().map(|s| s.as_str().into()),
+    );
+    put(&mut m, "AttributeName", d.attribute_name().map(Value::from));
+    Value::Object(m)
 }
 
 fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {

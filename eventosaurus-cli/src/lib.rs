@@ -355,7 +355,15 @@ pub async fn execute(tables: &[&'static TableDef], cli: Cli) -> Result<(), CliEr
     match cli.command {
         Command::CreateTables(args) => {
             let stream = (!args.no_streams).then_some(eventosaurus::table_stream::DEFAULT_STREAM);
-            let created = commands::create_tables(&store, registered, billing, stream, out).await?;
+            let created = commands::create_tables(
+                &store,
+                registered,
+                billing,
+                stream,
+                out,
+                &mut std::io::stderr(),
+            )
+            .await?;
             tail::create_tables_streams(
                 &store,
                 &created,
@@ -369,7 +377,7 @@ pub async fn execute(tables: &[&'static TableDef], cli: Cli) -> Result<(), CliEr
             commands::list_tables(&store, registered, json, out).await?;
         }
         Command::DescribeTables { live: false, .. } => {
-            commands::describe_tables(&store, registered, out)?;
+            commands::describe_tables(&store, registered, out, &mut std::io::stderr())?;
         }
         Command::DescribeTables { live: true, .. } => {
             commands::describe_live_tables(&store, registered, out).await?;

@@ -93,6 +93,7 @@ async fn create(prefix: &str) {
         eventosaurus::table::Billing::OnDemand,
         None,
         &mut Vec::new(),
+        &mut std::io::sink(),
     )
     .await
     .expect("create-tables");

@@ -31,6 +31,8 @@ pub struct Field<'a> {
     pub serde: SerdeField,
     /// `#[eventosaurus(linked)]`: where it was written.
     pub linked: Option<Span>,
+    /// `#[eventosaurus(expires_at)]`: where it was written.
+    pub expires_at: Option<Span>,
 }
 
 pub struct Input<'a> {
@@ -51,6 +53,35 @@ impl<'a> Input<'a> {
 /// Parses the input. Structural problems (not a struct with named fields, generics) are
 /// returned as an error; attribute problems are collected into `errors`.
 pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::Result<Input<'a>> {
+    let named = named_fields(input)?;
+    let attrs = attr::container(&input.attrs, errors);
+    let serde = attr::serde_container(&input.attrs);
+    if let Some(span) = serde.transparent {
+        errors.push(syn::Error::new(span, "#[serde(transparent)] events are not supported: an event is stored as a map of attributes"));
+    }
+    if let Some(span) = serde.into {
+        errors.push(syn::Error::new(
+            span,
+            "#[serde(into = \"..\")] events are not supported: eventosaurus stores, keys and queries an \
+             event by its own fields; derive Storable on the type you convert into instead",
+        ));
+    }
+    let fields = named
+        .named
+        .iter()
+        .filter_map(|field| parse_field(field, &serde, errors))
+        .collect();
+    Ok(Input {
+        ident: &input.ident,
+        vis: &input.vis,
+        attrs,
+        serde,
+        fields,
+    })
+}
+
+/// The fields of a non-generic struct with named fields; anything else cannot be an event.
+fn named_fields(input: &DeriveInput) -> syn::Result<&syn::FieldsNamed> {
     let named = match &input.data {
         Data::Struct(data) => match &data.fields {
             Fields::Named(named) => named,
@@ -80,59 +111,45 @@ pub fn parse<'a>(input: &'a DeriveInput, errors: &mut Vec<syn::Error>) -> syn::R
             "Storable events cannot be generic: each event type has its own table",
         ));
     }
-    let attrs = attr::container(&input.attrs, errors);
-    let serde = attr::serde_container(&input.attrs);
-    if let Some(span) = serde.transparent {
-        errors.push(syn::Error::new(span, "#[serde(transparent)] events are not supported: an event is stored as a map of attributes"));
-    }
-    if let Some(span) = serde.into {
-        errors.push(syn::Error::new(
-            span,
-            "#[serde(into = \"..\")] events are not supported: eventosaurus stores, keys and queries an \
-             event by its own fields; derive Storable on the type you convert into instead",
-        ));
-    }
-    let mut fields = Vec::new();
-    for field in &named.named {
-        let Some(ident) = field.ident.as_ref() else {
-            continue;
-        };
-        let serde_field = attr::serde_field(&field.attrs);
-        let field_attrs = attr::field(&field.attrs, errors);
-        let raw = ident.to_string();
-        let raw = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
-        let (name, name_span) = field_name(
-            &serde_field.rename.ser,
-            &serde.rename_all.ser,
-            &raw,
-            ident,
-            errors,
-        );
-        let (de_name, _) = field_name(
-            &serde_field.rename.de,
-            &serde.rename_all.de,
-            &raw,
-            ident,
-            errors,
-        );
-        fields.push(Field {
-            ident,
-            ty: &field.ty,
-            name,
-            de_name,
-            name_span,
-            stored: !serde_field.skip_serializing && !serde_field.flatten,
-            kind: kind_of(&field.ty),
-            serde: serde_field,
-            linked: field_attrs.linked,
-        });
-    }
-    Ok(Input {
-        ident: &input.ident,
-        vis: &input.vis,
-        attrs,
-        serde,
-        fields,
+    Ok(named)
+}
+
+/// One named field: its stored names (serde's renames in each direction), kind and settings.
+fn parse_field<'a>(
+    field: &'a syn::Field,
+    serde: &attr::SerdeContainer,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Field<'a>> {
+    let ident = field.ident.as_ref()?;
+    let serde_field = attr::serde_field(&field.attrs);
+    let field_attrs = attr::field(&field.attrs, errors);
+    let raw = ident.to_string();
+    let raw = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
+    let (name, name_span) = field_name(
+        &serde_field.rename.ser,
+        &serde.rename_all.ser,
+        &raw,
+        ident,
+        errors,
+    );
+    let (de_name, _) = field_name(
+        &serde_field.rename.de,
+        &serde.rename_all.de,
+        &raw,
+        ident,
+        errors,
+    );
+    Some(Field {
+        ident,
+        ty: &field.ty,
+        name,
+        de_name,
+        name_span,
+        stored: !serde_field.skip_serializing && !serde_field.flatten,
+        kind: kind_of(&field.ty),
+        serde: serde_field,
+        linked: field_attrs.linked,
+        expires_at: field_attrs.expires_at,
     })
 }
 

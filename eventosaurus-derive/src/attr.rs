@@ -17,6 +17,34 @@ pub struct ContainerAttrs {
     pub serde_codec: bool,
     /// `shard_by = field`: the field that orders the event's publication.
     pub shard_by: Option<Ident>,
+    /// `ttl = "90d"`: how long after `created_at` events expire.
+    pub ttl: Option<LitStr>,
+    /// Each `index(..)`: a global secondary index, in order.
+    pub indexes: Vec<IndexAttr>,
+    /// `version = N`: the version of the event's shape.
+    pub version: Option<syn::LitInt>,
+    /// Every `upcast(from = K, with = path)`, in the order written.
+    pub upcasts: Vec<UpcastAttr>,
+}
+
+/// One `index(name = "..", partition_key = field, sort_key = field)`.
+pub struct IndexAttr {
+    /// The span of the word `index`, for "missing" errors.
+    pub span: proc_macro2::Span,
+    pub name: Option<LitStr>,
+    pub partition_key: Option<Ident>,
+    pub sort_key: Option<Ident>,
+}
+
+/// One `upcast(from = K, with = path::to::function)`; a missing setting is reported by
+/// `valid`, which knows the rest of the chain.
+pub struct UpcastAttr {
+    /// The `upcast` keyword, for errors about a missing setting.
+    pub span: proc_macro2::Span,
+    /// The version the function reads.
+    pub from: Option<syn::LitInt>,
+    /// The function.
+    pub with: Option<Path>,
 }
 
 /// A field's `#[eventosaurus(..)]` settings.
@@ -24,6 +52,8 @@ pub struct ContainerAttrs {
 pub struct FieldAttrs {
     /// `linked`: the field holds records related to the event (the span of the word).
     pub linked: Option<proc_macro2::Span>,
+    /// `expires_at`: the field says when the event expires (the span of the word).
+    pub expires_at: Option<proc_macro2::Span>,
 }
 
 /// A serialize / deserialize pair, as serde's `rename(serialize = .., deserialize = ..)`.
@@ -133,6 +163,18 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
             } else if meta.path.is_ident("shard_by") {
                 let value: Ident = meta.value()?.parse()?;
                 set_once(&mut out.shard_by, value, &meta.path, "shard_by")
+            } else if meta.path.is_ident("ttl") {
+                let value: LitStr = meta.value()?.parse()?;
+                set_once(&mut out.ttl, value, &meta.path, "ttl")
+            } else if meta.path.is_ident("index") {
+                out.indexes.push(index(&meta)?);
+                Ok(())
+            } else if meta.path.is_ident("version") {
+                let value: syn::LitInt = meta.value()?.parse()?;
+                set_once(&mut out.version, value, &meta.path, "version")
+            } else if meta.path.is_ident("upcast") {
+                out.upcasts.push(upcast(&meta)?);
+                Ok(())
             } else if meta.path.is_ident("custom_on_error") {
                 if out.custom_on_error {
                     return Err(meta.error("duplicate `custom_on_error`"));
@@ -147,7 +189,7 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
                 Ok(())
             } else {
                 Err(meta.error(
-                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `shard_by`, `custom_on_error` or `serde_codec`",
+                    "unknown eventosaurus attribute: expected `table`, `partition_key`, `composite_key`, `shard_by`, `ttl`, `index`, `version`, `upcast`, `custom_on_error` or `serde_codec`",
                 ))
             }
         });
@@ -156,6 +198,29 @@ pub fn container(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Container
         }
     }
     out
+}
+
+/// Reads `upcast(from = K, with = path::to::function)`.
+fn upcast(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<UpcastAttr> {
+    let (mut from, mut with) = (None, None);
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("from") {
+            let value: syn::LitInt = inner.value()?.parse()?;
+            set_once(&mut from, value, &inner.path, "from")
+        } else if inner.path.is_ident("with") {
+            let value: Path = inner.value()?.parse()?;
+            set_once(&mut with, value, &inner.path, "with")
+        } else {
+            Err(inner.error(
+                "unknown upcast setting: expected `from = <version>` and `with = path::to::function`",
+            ))
+        }
+    })?;
+    Ok(UpcastAttr {
+        span: ident_span(&meta.path),
+        from,
+        with,
+    })
 }
 
 /// Reads a field's `#[eventosaurus(..)]` attributes.
@@ -169,8 +234,16 @@ pub fn field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldAttrs {
                 }
                 out.linked = meta.path.get_ident().map(Ident::span);
                 Ok(())
+            } else if meta.path.is_ident("expires_at") {
+                if out.expires_at.is_some() {
+                    return Err(meta.error("duplicate `expires_at`"));
+                }
+                out.expires_at = meta.path.get_ident().map(Ident::span);
+                Ok(())
             } else {
-                Err(meta.error("unknown eventosaurus field attribute: expected `linked`"))
+                Err(meta.error(
+                    "unknown eventosaurus field attribute: expected `linked` or `expires_at`",
+                ))
             }
         });
         if let Err(e) = result {
@@ -178,6 +251,47 @@ pub fn field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldAttrs {
         }
     }
     out
+}
+
+/// Reads the settings inside `index(..)`.
+fn index(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<IndexAttr> {
+    let mut out = IndexAttr {
+        span: ident_span(&meta.path),
+        name: None,
+        partition_key: None,
+        sort_key: None,
+    };
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(
+            "write index(name = \"by_phone\", partition_key = some_field, sort_key = other_field)",
+        ));
+    }
+    meta.parse_nested_meta(|setting| {
+        if setting.path.is_ident("name") {
+            let value: LitStr = setting.value()?.parse()?;
+            set_once(&mut out.name, value, &setting.path, "name")
+        } else if setting.path.is_ident("partition_key") {
+            let value: Ident = setting.value()?.parse()?;
+            set_once(
+                &mut out.partition_key,
+                value,
+                &setting.path,
+                "partition_key",
+            )
+        } else if setting.path.is_ident("sort_key") {
+            let value: Ident = setting.value()?.parse()?;
+            set_once(&mut out.sort_key, value, &setting.path, "sort_key")
+        } else if setting.path.is_ident("projection") {
+            Err(setting.error(
+                "an index always projects ALL attributes (a query on it returns whole events), so \
+                 it takes no `projection`",
+            ))
+        } else {
+            Err(setting
+                .error("unknown index setting: expected `name`, `partition_key` or `sort_key`"))
+        }
+    })?;
+    Ok(out)
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: T, path: &Path, name: &str) -> syn::Result<()> {

@@ -42,10 +42,11 @@ fn encode(input: &Input<'_>) -> TokenStream {
     let fixed_shape = stored
         .iter()
         .all(|f| f.serde.skip_serializing_if.is_none() && names.insert(f.name.as_str()));
+    let room = room_after_encoding(input);
     let body = if fixed_shape {
-        encode_into_prototype(&stored)
+        encode_into_prototype(&stored, room)
     } else {
-        encode_by_insertion(&stored)
+        encode_by_insertion(&stored, room)
     };
     quote! {
         fn encode_item(
@@ -72,6 +73,20 @@ fn encode(input: &Input<'_>) -> TokenStream {
     }
 }
 
+/// Room for the attributes the codec adds after the encoder (so that adding them does not
+/// grow the map): `event_version` for a type of version 2 or later, `expires_at` for a type
+/// with a time to live.
+fn room_after_encoding(input: &Input<'_>) -> usize {
+    let versioned = input
+        .attrs
+        .version
+        .as_ref()
+        .and_then(|v| v.base10_parse::<u32>().ok())
+        .is_some_and(|v| v > 1);
+    let expiring = input.attrs.ttl.is_some() || input.fields.iter().any(|f| f.expires_at.is_some());
+    usize::from(versioned) + usize::from(expiring)
+}
+
 /// The expression of a stored field's attribute value.
 fn field_value(f: &Field<'_>) -> TokenStream {
     let ident = f.ident;
@@ -91,7 +106,7 @@ fn field_value(f: &Field<'_>) -> TokenStream {
 
 /// Every slot of the prototype (the stored names, `event_uuid`, `created_at`) is matched by
 /// name and overwritten: no key is hashed.
-fn encode_into_prototype(stored: &[&Field<'_>]) -> TokenStream {
+fn encode_into_prototype(stored: &[&Field<'_>], room: usize) -> TokenStream {
     let names = stored.iter().map(|f| &f.name);
     let arms = stored.iter().map(|f| {
         let name = &f.name;
@@ -104,6 +119,7 @@ fn encode_into_prototype(stored: &[&Field<'_>]) -> TokenStream {
         let mut item = ::eventosaurus::codec::fast::from_prototype(
             &PROTOTYPE,
             &[#(#names,)* ::eventosaurus::schema::EVENT_UUID, ::eventosaurus::schema::CREATED_AT],
+            #room,
         );
         for (name, slot) in item.iter_mut() {
             let value = match name.as_str() {
@@ -128,8 +144,8 @@ fn encode_into_prototype(stored: &[&Field<'_>]) -> TokenStream {
 }
 
 /// Attribute by attribute, as serde_derive writes them (`skip_serializing_if` honoured).
-fn encode_by_insertion(stored: &[&Field<'_>]) -> TokenStream {
-    let capacity = stored.len();
+fn encode_by_insertion(stored: &[&Field<'_>], room: usize) -> TokenStream {
+    let capacity = stored.len() + room;
     let puts = stored.iter().map(|f| {
         let ident = f.ident;
         let name = &f.name;

@@ -42,6 +42,9 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
                     attributes: &[],
                     linked: ::std::option::Option::None,
                     shard_by: ::std::option::Option::None,
+                    ttl: ::std::option::Option::None,
+                    indexes: &[],
+                    version: 1,
                 };
                 fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
                     ::std::unreachable!()
@@ -58,10 +61,58 @@ fn with_fallback(input: &DeriveInput, errors: Vec<syn::Error>) -> TokenStream {
 
 fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     let ident = input.ident;
-    let event_type = ident.to_string();
+    let pk_ty = valid.partition_key.ty;
+    let pk_assoc = quote_spanned! {pk_ty.span()=> type PartitionKey = #pk_ty; };
+    let table_def = table_def(input, valid);
+    let upcasters = upcasters(valid);
+    let composite_body = composite_key_body(valid);
+    let codec_methods = crate::codec::methods(input);
+    let expires_at_method = crate::ttl::method(&valid.ttl);
+    let query_builder = query_builder(input, valid);
+    let on_error = if input.attrs.custom_on_error {
+        TokenStream::new()
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl ::eventosaurus::OnError for #ident {}
+        }
+    };
+    let table_name_check = table_name_check(valid.table);
+    let index_name_checks = crate::index::name_checks(&valid.indexes);
+
+    quote! {
+        #table_name_check
+        #index_name_checks
+
+        #[automatically_derived]
+        impl ::eventosaurus::Storable for #ident {
+            #pk_assoc
+            const TABLE: &'static ::eventosaurus::TableDef = &#table_def;
+            #upcasters
+
+            fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
+                #composite_body
+            }
+
+            #codec_methods
+            #expires_at_method
+        }
+
+        #query_builder
+        #on_error
+
+        ::eventosaurus::__private::inventory::submit! {
+            ::eventosaurus::registry::Registration::new(<#ident as ::eventosaurus::Storable>::TABLE)
+        }
+    }
+}
+
+/// The `TableDef` literal: the table, its keys, every stored attribute with its type, the
+/// envelope's fields, the time to live, the indexes and the version.
+fn table_def(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
+    let event_type = input.ident.to_string();
     let table = valid.table;
     let pk = valid.partition_key;
-    let pk_ty = pk.ty;
     let pk_name = &pk.name;
     let pk_type = if pk.kind == TypeKind::Integer {
         quote!(::eventosaurus::table::KeyAttributeType::Number)
@@ -88,23 +139,6 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
             }
         }
     });
-    let composite_body = if valid.composite_key.is_empty() {
-        quote!(::std::option::Option::None)
-    } else {
-        let pushes = valid.composite_key.iter().map(|f| {
-            let name = &f.name;
-            let field = f.ident;
-            // Spanned at the field's type: an unsupported type is reported there.
-            quote_spanned! {f.ty.span()=>
-                ::eventosaurus::event_id::CompositeKey::push(&mut key, #name, &self.#field);
-            }
-        });
-        quote! {
-            let mut key = ::eventosaurus::event_id::CompositeKey::new();
-            #(#pushes)*
-            ::std::option::Option::Some(key.finish())
-        }
-    };
     let optional_name = |field: Option<&ast::Field<'_>>| match field {
         Some(field) => {
             let name = &field.name;
@@ -114,50 +148,80 @@ fn expand(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     };
     let linked = optional_name(valid.linked);
     let shard_by = optional_name(valid.shard_by);
-    let pk_assoc = quote_spanned! {pk_ty.span()=> type PartitionKey = #pk_ty; };
-    let query_builder = query_builder(input, valid);
-    let codec_methods = crate::codec::methods(input);
-    let on_error = if input.attrs.custom_on_error {
-        TokenStream::new()
-    } else {
-        quote! {
-            #[automatically_derived]
-            impl ::eventosaurus::OnError for #ident {}
-        }
-    };
-
-    let table_name_check = table_name_check(table);
-
+    let ttl = crate::ttl::table_def(&valid.ttl);
+    let indexes = crate::index::table_defs(&valid.indexes);
+    let version = valid.version;
     quote! {
-        #table_name_check
+        ::eventosaurus::TableDef {
+            name: #table,
+            event_type: #event_type,
+            partition_key: #pk_name,
+            partition_key_type: #pk_type,
+            composite_key: &[#(#composite_names),*],
+            attributes: &[#(#attributes),*],
+            linked: #linked,
+            shard_by: #shard_by,
+            ttl: #ttl,
+            indexes: &[#(#indexes),*],
+            version: #version,
+        }
+    }
+}
 
-        #[automatically_derived]
-        impl ::eventosaurus::Storable for #ident {
-            #pk_assoc
-            const TABLE: &'static ::eventosaurus::TableDef = &::eventosaurus::TableDef {
-                name: #table,
-                event_type: #event_type,
-                partition_key: #pk_name,
-                partition_key_type: #pk_type,
-                composite_key: &[#(#composite_names),*],
-                attributes: &[#(#attributes),*],
-                linked: #linked,
-                shard_by: #shard_by,
-            };
+/// The body of `Storable::composite_key`: `None` for random ids, else the composite key's
+/// fields pushed in order into an `event_id::CompositeKey`.
+fn composite_key_body(valid: &Valid<'_, '_>) -> TokenStream {
+    if valid.composite_key.is_empty() {
+        return quote!(::std::option::Option::None);
+    }
+    let pushes = valid.composite_key.iter().map(|f| {
+        let name = &f.name;
+        let field = f.ident;
+        // Spanned at the field's type: an unsupported type is reported there.
+        quote_spanned! {f.ty.span()=>
+            ::eventosaurus::event_id::CompositeKey::push(&mut key, #name, &self.#field);
+        }
+    });
+    quote! {
+        let mut key = ::eventosaurus::event_id::CompositeKey::new();
+        #(#pushes)*
+        ::std::option::Option::Some(key.finish())
+    }
+}
 
-            fn composite_key(&self) -> ::std::option::Option<::std::string::String> {
-                #composite_body
+/// `Storable::UPCASTERS`: one `Upcast` per `upcast(from = K, with = path)`, in order, each
+/// calling its function through the runtime's `upcast::apply` (which accepts both shapes). A
+/// function of another signature is reported at its path.
+fn upcasters(valid: &Valid<'_, '_>) -> TokenStream {
+    if valid.upcasts.is_empty() {
+        return TokenStream::new();
+    }
+    // `valid` keeps only upcasts with a `from` it checked; one without `with` is an error.
+    let steps = valid.upcasts.iter().filter_map(|upcast| {
+        let from = upcast.from.as_ref()?.base10_parse::<u32>().ok()?;
+        // Unsuffixed, whatever suffix the literal had.
+        let from = proc_macro2::Literal::u32_unsuffixed(from);
+        let path = upcast.with.as_ref()?;
+        let leading = if path.leading_colon.is_some() {
+            "::"
+        } else {
+            ""
+        };
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let name = format!("{leading}{}", segments.join("::"));
+        let call = quote_spanned! {path.span()=>
+            ::eventosaurus::model::upcast::apply(#path, attributes)
+        };
+        Some(quote! {
+            ::eventosaurus::model::Upcast {
+                from: #from,
+                name: #name,
+                apply: |attributes| #call,
             }
-
-            #codec_methods
-        }
-
-        #query_builder
-        #on_error
-
-        ::eventosaurus::__private::inventory::submit! {
-            ::eventosaurus::registry::Registration::new(<#ident as ::eventosaurus::Storable>::TABLE)
-        }
+        })
+    });
+    quote! {
+        const UPCASTERS: &'static [::eventosaurus::model::Upcast] = &[#(#steps),*];
     }
 }
 
@@ -184,48 +248,11 @@ fn query_builder(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
     let vis = input.vis;
     let builder = format_ident!("{}Query", ident);
     let pk_field = valid.partition_key.ident;
-    let by_methods = input.fields.iter().filter(|f| f.stored).map(|f| {
-        let raw = f.ident.to_string();
-        let raw = raw.strip_prefix("r#").unwrap_or(&raw);
-        let method = format_ident!("by_{}", raw, span = f.ident.span());
-        let ty = f.ty;
-        let name = &f.name;
-        let role = if f.ident == pk_field {
-            "the partition key: an EQ here makes the request a Query"
-        } else {
-            "a filter condition"
-        };
-        let doc = format!(
-            "A condition on `{name}` ({role}): a `{}` means EQ, or pass a condition such as \
-             `ne(..)`, `is_in([..])`, `gt(..)` or `between(..)` from `eventosaurus::query`.",
-            quote!(#ty).to_string().replace(' ', "")
-        );
-        if f.serde.custom_serializer().is_some() {
-            // Stored by the user's own function: a condition encoded from the field's type
-            // would never match. The method exists so that calling it is a clear error.
-            let doc = format!(
-                "Not available: `{name}` is written by its own serializer (`#[serde(with)]` or \
-                 `serialize_with`), so a condition on it could not be encoded as it is stored. \
-                 Calling it does not compile."
-            );
-            return quote! {
-                #[doc = #doc]
-                pub fn #method<C>(self, condition: C) -> Self
-                where
-                    C: ::eventosaurus::__private::CustomSerializedField<#ty>,
-                {
-                    let _ = condition;
-                    self
-                }
-            };
-        }
-        quote! {
-            #[doc = #doc]
-            pub fn #method(self, condition: impl ::eventosaurus::query::IntoCondition<#ty>) -> Self {
-                #builder(self.0.by_attribute::<#ty>(#name, condition))
-            }
-        }
-    });
+    let by_methods = input
+        .fields
+        .iter()
+        .filter(|f| f.stored)
+        .map(|f| by_method(f, &builder, f.ident == pk_field));
     let builder_doc = format!(
         "The typed query builder of [`{ident}`], from [`{ident}::query`]: one `by_<field>(..)` per \
          field, then `run`, `count`, `stream` or `explain`. Generated by `#[derive(Storable)]`."
@@ -276,5 +303,49 @@ fn query_builder(input: &Input<'_>, valid: &Valid<'_, '_>) -> TokenStream {
         }
 
         ::eventosaurus::__private::query_builder_methods!(#builder, #ident);
+    }
+}
+
+/// The builder's `by_<field>(condition)` method of one stored field.
+fn by_method(f: &ast::Field<'_>, builder: &syn::Ident, is_partition_key: bool) -> TokenStream {
+    let raw = f.ident.to_string();
+    let raw = raw.strip_prefix("r#").unwrap_or(&raw);
+    let method = format_ident!("by_{}", raw, span = f.ident.span());
+    let ty = f.ty;
+    let name = &f.name;
+    if f.serde.custom_serializer().is_some() {
+        // Stored by the user's own function: a condition encoded from the field's type would
+        // never match. The method exists so that calling it is a clear error.
+        let doc = format!(
+            "Not available: `{name}` is written by its own serializer (`#[serde(with)]` or \
+             `serialize_with`), so a condition on it could not be encoded as it is stored. \
+             Calling it does not compile."
+        );
+        return quote! {
+            #[doc = #doc]
+            pub fn #method<C>(self, condition: C) -> Self
+            where
+                C: ::eventosaurus::__private::CustomSerializedField<#ty>,
+            {
+                let _ = condition;
+                self
+            }
+        };
+    }
+    let role = if is_partition_key {
+        "the partition key: an EQ here makes the request a Query"
+    } else {
+        "a filter condition"
+    };
+    let doc = format!(
+        "A condition on `{name}` ({role}): a `{}` means EQ, or pass a condition such as \
+         `ne(..)`, `is_in([..])`, `gt(..)` or `between(..)` from `eventosaurus::query`.",
+        quote!(#ty).to_string().replace(' ', "")
+    );
+    quote! {
+        #[doc = #doc]
+        pub fn #method(self, condition: impl ::eventosaurus::query::IntoCondition<#ty>) -> Self {
+            #builder(self.0.by_attribute::<#ty>(#name, condition))
+        }
     }
 }

@@ -261,54 +261,71 @@ impl ClientStream {
     /// One step of the catch-up of the current table: plan it, or read one batch.
     async fn catch_up_step(&mut self) {
         let index = self.catching_up;
-        let table = &mut self.tables[index];
-        let Some(plan) = &mut table.plan else {
-            // Subscribe first, then read up to the position of that instant.
-            let (rx, target) = table.feed.subscribe();
-            table.rx = Some(rx);
-            table.target = target;
-            let cursor = table.cursor.clone();
-            let name = table.feed.table().to_owned();
-            if cursor
-                .not_before
-                .is_some_and(|t| t > chrono::Utc::now().timestamp_millis())
-                && cursor.shards.is_empty()
-            {
-                // Nothing stored yet is at or after a time in the future: go live.
-                table.plan = Some(VecDeque::new());
-                return;
-            }
-            match self.plan(&name, &cursor).await {
-                Ok(plan) => self.tables[index].plan = Some(plan),
-                Err(error) => self.finish(&format!(
-                    "error: reading the stream of {name} failed: {error}; reconnect to retry"
-                )),
-            }
+        if self.tables[index].plan.is_none() {
+            self.plan_catch_up(index).await;
             return;
-        };
-        if table.reader.is_none() {
-            match plan.pop_front() {
-                Some(shard) => {
-                    let from = match table.cursor.shards.get(&shard.shard_id) {
-                        Some(seq) => ReadFrom::After(seq.clone()),
-                        None => ReadFrom::TrimHorizon,
-                    };
-                    table.reader = Some(ShardReader::new(
-                        &self.shared.store,
-                        &self.shared.streams,
-                        shard,
-                        from,
-                    ));
-                }
-                None => {
-                    self.catching_up += 1;
-                    if self.catching_up == self.tables.len() {
-                        self.join_live();
-                    }
-                    return;
-                }
-            }
         }
+        if self.tables[index].reader.is_none() && !self.open_next_shard(index) {
+            return;
+        }
+        self.read_catch_up_batch(index).await;
+    }
+
+    /// Subscribes to the table's live feed first, then plans the shards to read up to the
+    /// position of that instant.
+    async fn plan_catch_up(&mut self, index: usize) {
+        let table = &mut self.tables[index];
+        let (rx, target) = table.feed.subscribe();
+        table.rx = Some(rx);
+        table.target = target;
+        let cursor = table.cursor.clone();
+        let name = table.feed.table().to_owned();
+        if cursor
+            .not_before
+            .is_some_and(|t| t > chrono::Utc::now().timestamp_millis())
+            && cursor.shards.is_empty()
+        {
+            // Nothing stored yet is at or after a time in the future: go live.
+            table.plan = Some(VecDeque::new());
+            return;
+        }
+        match self.plan(&name, &cursor).await {
+            Ok(plan) => self.tables[index].plan = Some(plan),
+            Err(error) => self.finish(&format!(
+                "error: reading the stream of {name} failed: {error}; reconnect to retry"
+            )),
+        }
+    }
+
+    /// Opens a reader on the next planned shard of the table, from the client's position in
+    /// it. With no shard left, moves on to the next table (or live, after the last one) and
+    /// returns `false`.
+    fn open_next_shard(&mut self, index: usize) -> bool {
+        let table = &mut self.tables[index];
+        let Some(shard) = table.plan.as_mut().and_then(VecDeque::pop_front) else {
+            self.catching_up += 1;
+            if self.catching_up == self.tables.len() {
+                self.join_live();
+            }
+            return false;
+        };
+        let from = match table.cursor.shards.get(&shard.shard_id) {
+            Some(seq) => ReadFrom::After(seq.clone()),
+            None => ReadFrom::TrimHorizon,
+        };
+        table.reader = Some(ShardReader::new(
+            &self.shared.store,
+            &self.shared.streams,
+            shard,
+            from,
+        ));
+        true
+    }
+
+    /// Reads one batch of the shard being caught up and delivers it; closes the reader where
+    /// the catch-up of that shard ends.
+    async fn read_catch_up_batch(&mut self, index: usize) {
+        let table = &mut self.tables[index];
         let Some(reader) = table.reader.as_mut() else {
             return;
         };
@@ -319,55 +336,56 @@ impl ClientStream {
             batch = reader.next_batch(1000) => batch,
             _ = self.shutdown.changed() => return,
         };
-        match batch {
-            Ok(batch) => {
-                if batch.trimmed {
-                    let name = table.feed.table().to_owned();
-                    self.comment(&format!(
-                        "the position in {name} (shard {shard_id}) is older than the stream's \
-                         retention: resuming at the oldest retained event; events were missed"
-                    ));
-                }
-                let last = batch
-                    .events
-                    .last()
-                    .map(|e| e.position.sequence_number.clone());
-                let reached_target = match (&target, &last) {
-                    (Some(target), Some(last)) => compare_sequence_numbers(last, target).is_ge(),
-                    _ => false,
-                };
-                // Where the catch-up of this shard ends: at the live reader's position when
-                // it has one here (the broadcast has the rest); a closed shard at its end;
-                // an open one the live reader holds nothing of at its newest record, taken
-                // as two empty reads in a row (one may come early), after which the live
-                // reader's events are deduplicated against what was sent.
-                let empty = batch.events.is_empty();
-                let table = &mut self.tables[index];
-                table.empty_reads = if empty { table.empty_reads + 1 } else { 0 };
-                let at_head = target.is_none() && !closed && table.empty_reads >= 2;
-                let done = batch.ended || reached_target || at_head;
-                for event in &batch.events {
-                    self.deliver_raw(index, event);
-                }
-                if done {
-                    self.tables[index].reader = None;
-                    self.tables[index].empty_reads = 0;
-                } else if empty {
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-                        _ = self.shutdown.changed() => {}
-                    }
-                }
-            }
+        let batch = match batch {
+            Ok(batch) => batch,
             Err(error) if error.is_retryable() => {
                 tracing::warn!(%error, "catch-up read failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
+                return;
             }
             Err(error) => {
                 let name = self.tables[index].feed.table().to_owned();
                 self.finish(&format!(
                     "error: reading the stream of {name} failed: {error}; reconnect to retry"
                 ));
+                return;
+            }
+        };
+        if batch.trimmed {
+            let name = self.tables[index].feed.table().to_owned();
+            self.comment(&format!(
+                "the position in {name} (shard {shard_id}) is older than the stream's \
+                 retention: resuming at the oldest retained event; events were missed"
+            ));
+        }
+        let last = batch
+            .events
+            .last()
+            .map(|e| e.position.sequence_number.clone());
+        let reached_target = match (&target, &last) {
+            (Some(target), Some(last)) => compare_sequence_numbers(last, target).is_ge(),
+            _ => false,
+        };
+        // Where the catch-up of this shard ends: at the live reader's position when it has one
+        // here (the broadcast has the rest); a closed shard at its end; an open one the live
+        // reader holds nothing of at its newest record, taken as two empty reads in a row (one
+        // may come early), after which the live reader's events are deduplicated against what
+        // was sent.
+        let empty = batch.events.is_empty();
+        let table = &mut self.tables[index];
+        table.empty_reads = if empty { table.empty_reads + 1 } else { 0 };
+        let at_head = target.is_none() && !closed && table.empty_reads >= 2;
+        let done = batch.ended || reached_target || at_head;
+        for event in &batch.events {
+            self.deliver_raw(index, event);
+        }
+        if done {
+            self.tables[index].reader = None;
+            self.tables[index].empty_reads = 0;
+        } else if empty {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = self.shutdown.changed() => {}
             }
         }
     }

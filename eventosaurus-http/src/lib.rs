@@ -457,32 +457,13 @@ async fn stream(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let mut names: Vec<String> = Vec::new();
-    for name in tables.split(',').map(str::trim) {
-        if !shared.feeds.contains_key(name) {
-            return Err(Error::UnknownTable {
-                table: name.to_owned(),
-                available: shared.names(),
-            });
-        }
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_owned());
-        }
-    }
+    let names = requested_tables(&shared, &tables)?;
     let format = format(&headers);
     let since = params
         .get("since")
         .map(|s| since::parse_since(s))
         .transpose()?;
-    let resume = match headers.get("last-event-id") {
-        None => None,
-        Some(value) => {
-            let text = value.to_str().map_err(|_| Error::BadLastEventId {
-                reason: "it is not ASCII text".to_owned(),
-            })?;
-            Some(ResumeId::decode(text, &shared.environment, &names)?)
-        }
-    };
+    let resume = resume_id(&shared, &headers, &names)?;
     if *shared.shutdown.borrow() {
         return Err(Error::ShuttingDown);
     }
@@ -502,22 +483,7 @@ async fn stream(
             ));
         }
     }
-    let mut states = Vec::with_capacity(names.len());
-    for name in &names {
-        let feed = shared.feed(name).await?;
-        let from_id = resume.as_ref().and_then(|r| r.tables.get(name)).cloned();
-        states.push(match (from_id, since) {
-            (Some(cursor), _) => TableState::from(feed, cursor),
-            (None, Some(since)) => TableState::from(
-                feed,
-                TableCursor {
-                    not_before: Some(since),
-                    shards: Default::default(),
-                },
-            ),
-            (None, None) => TableState::live(feed),
-        });
-    }
+    let states = table_states(&shared, &names, resume.as_ref(), since).await?;
     tracing::debug!(tables = %names.join(","), ?format, "client connected");
     let content_type = match format {
         Format::Sse => "text/event-stream; charset=utf-8",
@@ -533,6 +499,61 @@ async fn stream(
         body,
     )
         .into_response())
+}
+
+/// The tables of `/v2/stream/{tables}`, each once, in the order asked; an unknown one is a 404.
+fn requested_tables(shared: &Shared, tables: &str) -> Result<Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    for name in tables.split(',').map(str::trim) {
+        if !shared.feeds.contains_key(name) {
+            return Err(Error::UnknownTable {
+                table: name.to_owned(),
+                available: shared.names(),
+            });
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    Ok(names)
+}
+
+/// The client's `Last-Event-ID`, if it sent one, decoded for these tables.
+fn resume_id(shared: &Shared, headers: &HeaderMap, names: &[String]) -> Result<Option<ResumeId>> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| Error::BadLastEventId {
+        reason: "it is not ASCII text".to_owned(),
+    })?;
+    Ok(Some(ResumeId::decode(text, &shared.environment, names)?))
+}
+
+/// Where each table's events start for this client: after its resume id's position, at
+/// `since`, or live.
+async fn table_states(
+    shared: &Shared,
+    names: &[String],
+    resume: Option<&ResumeId>,
+    since: Option<i64>,
+) -> Result<Vec<TableState>> {
+    let mut states = Vec::with_capacity(names.len());
+    for name in names {
+        let feed = shared.feed(name).await?;
+        let from_id = resume.and_then(|r| r.tables.get(name)).cloned();
+        states.push(match (from_id, since) {
+            (Some(cursor), _) => TableState::from(feed, cursor),
+            (None, Some(since)) => TableState::from(
+                feed,
+                TableCursor {
+                    not_before: Some(since),
+                    shards: Default::default(),
+                },
+            ),
+            (None, None) => TableState::live(feed),
+        });
+    }
+    Ok(states)
 }
 
 fn millis_text(millis: i64) -> String {

@@ -154,6 +154,24 @@ pub enum Error {
         reason: String,
     },
 
+    /// An item was stored by a newer version of the event type than this build knows (its
+    /// `event_version` is above the type's `version`): it is not read, rather than misread.
+    #[error(
+        "an item of `{table}` is version {item_version} of {event_type}, but this build knows \
+         versions up to {known_version}: deploy the newer event type to every reader (services \
+         that query, consumers) before any writer stores the new version"
+    )]
+    VersionTooNew {
+        /// The Rust type of the event.
+        event_type: &'static str,
+        /// The table name.
+        table: String,
+        /// The item's `event_version`.
+        item_version: u32,
+        /// The type's version (`#[eventosaurus(version = N)]`, 1 when not declared).
+        known_version: u32,
+    },
+
     /// A value of the event breaks one of DynamoDB's rules (a NaN, a number with too many
     /// digits, a partition key over 2,048 bytes, nesting over 32 levels, ...). Nothing was
     /// sent or queued: DynamoDB would have refused it.
@@ -240,6 +258,24 @@ pub enum Error {
         /// The full table name.
         table: String,
         /// The last status seen.
+        status: String,
+        /// How long we waited, in seconds.
+        waited_secs: u64,
+    },
+
+    /// A global secondary index being added did not become ACTIVE in time. DynamoDB goes on
+    /// building it: run `create-tables` again to wait for it.
+    #[error(
+        "index `{index}` of table `{table}` was still {status} after waiting {waited_secs}s for it \
+         to become ACTIVE; DynamoDB goes on building it (backfilling a large table takes long): \
+         run create-tables again to wait for it"
+    )]
+    IndexNotActive {
+        /// The full table name.
+        table: String,
+        /// The index name.
+        index: String,
+        /// The last index status seen (`missing` if it never appeared).
         status: String,
         /// How long we waited, in seconds.
         waited_secs: u64,
@@ -423,6 +459,18 @@ pub enum QueryProblem {
     /// `page_size(0)`.
     #[error("page_size must be at least 1")]
     ZeroPageSize,
+    /// `consistent_read()` on a query that reads a global secondary index, which DynamoDB
+    /// keeps up to date asynchronously and reads with eventually consistent reads only.
+    #[error(
+        "the query reads the global secondary index `{index}` (its EQ is on the index's \
+         partition key), and DynamoDB reads global indexes with eventually consistent reads \
+         only: drop consistent_read(), or query by the table's partition key for a strongly \
+         consistent read"
+    )]
+    ConsistentReadOnGlobalIndex {
+        /// The index the query would read.
+        index: String,
+    },
 }
 
 /// What is wrong with a cursor: the detail of [`Error::InvalidCursor`].
@@ -596,6 +644,30 @@ pub enum Violation {
         /// The key's length in UTF-8 bytes.
         bytes: usize,
     },
+    /// A key of a global secondary index is the empty string, which DynamoDB refuses in an
+    /// index key.
+    #[error(
+        "is a key of the index `{index}`, and it is empty: DynamoDB index keys need at least \
+         one character; store a non-empty value"
+    )]
+    IndexKeyEmpty {
+        /// The index.
+        index: &'static str,
+    },
+    /// A string key of a global secondary index over DynamoDB's limit: 2,048 bytes for its
+    /// partition key, 1,024 for its sort key.
+    #[error(
+        "is a key of the index `{index}`, and it is {bytes} bytes: DynamoDB allows at most \
+         {max} (UTF-8) for this key; use a shorter value"
+    )]
+    IndexKeyTooLong {
+        /// The index.
+        index: &'static str,
+        /// The key's length in UTF-8 bytes.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl Error {
@@ -755,6 +827,14 @@ operation_errors! {
         ResourceNotFoundException => NotFound,
         ResourceInUseException => InUse,
         LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodb::update_time_to_live::UpdateTimeToLiveError {
+        ResourceNotFoundException => NotFound,
+        ResourceInUseException => InUse,
+        LimitExceededException => Throttled,
+    }
+    aws_sdk_dynamodb::describe_time_to_live::DescribeTimeToLiveError {
+        ResourceNotFoundException => NotFound,
     }
     aws_sdk_dynamodb::delete_item::DeleteItemError {
         ConditionalCheckFailedException => ConditionFailed,

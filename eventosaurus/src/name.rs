@@ -40,6 +40,13 @@ pub const MAX_TABLE_LEN: usize = MAX_FULL_NAME_LEN - MAX_PREFIX_LEN - 1;
 pub enum NameError {
     /// The name is empty.
     Empty,
+    /// The name has `len` bytes; at least `min` are needed (index names: 3).
+    TooShort {
+        /// Its length.
+        len: usize,
+        /// The minimum.
+        min: usize,
+    },
     /// The name has `len` bytes; at most `max` are allowed.
     TooLong {
         /// Its length.
@@ -65,6 +72,7 @@ impl NameError {
     pub const fn message(&self) -> &'static str {
         match self {
             NameError::Empty => "the table name is empty",
+            NameError::TooShort { .. } => "the table name is too short",
             NameError::TooLong { .. } => {
                 "the table name is too long: at most 126 characters, so that `<prefix>_<table>` \
                  stays within DynamoDB's 255 with a prefix of up to 128"
@@ -78,11 +86,30 @@ impl NameError {
         }
     }
 
+    /// A fixed message about an **index name**, as the derive's compile-time check of
+    /// `index(name = "..")` prints it.
+    pub const fn index_message(&self) -> &'static str {
+        match self {
+            NameError::Empty | NameError::TooShort { .. } => {
+                "the index name is too short: DynamoDB index names have 3 to 255 characters"
+            }
+            NameError::TooLong { .. } => {
+                "the index name is too long: DynamoDB index names have 3 to 255 characters"
+            }
+            NameError::BadCharacter { .. } | NameError::Separator { .. } => {
+                "DynamoDB would reject this index name: use only letters, digits, `_`, `-` and `.`"
+            }
+        }
+    }
+
     /// The reason, naming the offending character of `name` (the name that was checked).
     pub fn reason(&self, name: &str) -> String {
         let at = |index: usize| name.get(index..).and_then(|rest| rest.chars().next());
         match *self {
             NameError::Empty => "it is empty".to_owned(),
+            NameError::TooShort { len, min } => {
+                format!("it is {len} characters; at least {min} are needed")
+            }
             NameError::TooLong { len, max } => {
                 format!("it is {len} characters; at most {max} are allowed")
             }
@@ -108,6 +135,9 @@ impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             NameError::Empty => f.write_str("the name is empty"),
+            NameError::TooShort { len, min } => {
+                write!(f, "the name is {len} characters; at least {min} are needed")
+            }
             NameError::TooLong { len, max } => {
                 write!(f, "the name is {len} characters; at most {max} are allowed")
             }
@@ -160,6 +190,30 @@ const fn check(name: &str, max: usize, allow_separator: bool) -> Result<(), Name
 /// Checks the table name an event type declares (without the prefix).
 pub const fn check_table_name(name: &str) -> Result<(), NameError> {
     check(name, MAX_TABLE_LEN, true)
+}
+
+/// The shortest index name DynamoDB accepts.
+pub const MIN_INDEX_NAME_LEN: usize = 3;
+/// The longest index name DynamoDB accepts.
+pub const MAX_INDEX_NAME_LEN: usize = 255;
+
+/// Checks the name of a global secondary index (`index(name = "..")`): 3 to 255 characters
+/// of `[a-zA-Z0-9_.-]`, as DynamoDB requires.
+///
+/// ```
+/// use eventosaurus::name::{check_index_name, NameError};
+/// assert_eq!(check_index_name("by_phone"), Ok(()));
+/// assert_eq!(check_index_name("by"), Err(NameError::TooShort { len: 2, min: 3 }));
+/// assert_eq!(check_index_name("by phone"), Err(NameError::BadCharacter { index: 2 }));
+/// ```
+pub const fn check_index_name(name: &str) -> Result<(), NameError> {
+    if name.len() < MIN_INDEX_NAME_LEN {
+        return Err(NameError::TooShort {
+            len: name.len(),
+            min: MIN_INDEX_NAME_LEN,
+        });
+    }
+    check(name, MAX_INDEX_NAME_LEN, true)
 }
 
 /// Checks an environment prefix: like a table name, but at most [`MAX_PREFIX_LEN`]

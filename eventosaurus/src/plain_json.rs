@@ -1,7 +1,7 @@
 //! Attribute values as plain JSON (`5`, `"a"`, `[1, 2]`), not DynamoDB's typed JSON
 //! (`{"N": "5"}`, see [`plan::json`](crate::plan::json)): the one conversion behind the HTTP
-//! stream's events, the CLI's `query --json` and `tail`, and [`Envelope`](crate::Envelope)'s
-//! `data`.
+//! stream's events, the CLI's `query --json` and `tail`, [`Envelope`](crate::Envelope)'s
+//! `data`, and what a JSON upcaster ([`model::upcast`](crate::model::upcast)) is given.
 //!
 //! The choices, the same for every caller:
 //!

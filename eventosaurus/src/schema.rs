@@ -23,8 +23,16 @@ pub const CREATED_AT: &str = "created_at";
 /// The attribute holding the service that stored the event, written only when a source is
 /// configured ([`Config`](crate::Config)'s `source`, or `EVENTOSAURUS_SOURCE`).
 pub const SOURCE: &str = "event_source";
+/// The attribute holding the version of the event's shape (`#[eventosaurus(version = N)]`),
+/// a number. Written only by types of version 2 and later: an item without it is version 1
+/// (see [`Upcast`](crate::model::Upcast)).
+pub const EVENT_VERSION: &str = "event_version";
 /// The local secondary index on `created_at`.
 pub const CREATED_AT_INDEX: &str = "created_at_index";
+/// The attribute holding when an event expires, in seconds since the Unix epoch (a number),
+/// on the tables of event types that declare a time to live ([`Ttl`]). DynamoDB's TTL deletes
+/// an item some time after it passes; reads hide it from then on.
+pub const EXPIRES_AT: &str = "expires_at";
 
 /// The DynamoDB type of a key attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -171,6 +179,15 @@ pub struct TableDef {
     /// The attribute named by `#[eventosaurus(shard_by = field)]`: the key that orders the
     /// event's publication (an envelope's `partition_key`) instead of the partition key.
     pub shard_by: Option<&'static str>,
+    /// When the events expire: `#[eventosaurus(ttl = "90d")]` or a field marked
+    /// `#[eventosaurus(expires_at)]`. `None`: never (no [`EXPIRES_AT`] attribute, no TTL).
+    pub ttl: Option<Ttl>,
+    /// The global secondary indexes, from `#[eventosaurus(index(..))]`, in declaration order.
+    pub indexes: &'static [GlobalIndexDef],
+    /// The version of the event's shape, from `#[eventosaurus(version = N)]`: 1 unless
+    /// declared. Items are read up to it through the type's upcasters
+    /// ([`Upcast`](crate::model::Upcast)); it changes nothing about the table itself.
+    pub version: u32,
 }
 
 impl TableDef {
@@ -195,46 +212,103 @@ impl TableDef {
             .map(|a| a.attribute_type)
     }
 
-    /// The CreateTable request for this table in an environment, as data.
+    /// The CreateTable request for this table in an environment, as data: keys, the
+    /// `created_at` LSI, the global secondary indexes (with the types of every key attribute)
+    /// and, not part of CreateTable, the TTL to enable after it.
     pub fn spec(&self, environment_prefix: &str, billing: Billing) -> TableSpec {
-        let key = |name: &str, key_type| KeySchemaSpec {
-            attribute_name: name.to_owned(),
-            key_type,
+        let throughput = match billing {
+            Billing::OnDemand => None,
+            Billing::Provisioned { read, write } => Some(ThroughputSpec {
+                read_capacity_units: read,
+                write_capacity_units: write,
+            }),
         };
-        let attribute = |name: &str, attribute_type| AttributeSpec {
-            attribute_name: name.to_owned(),
-            attribute_type,
+        let mut attribute_definitions = Vec::new();
+        let mut define = |name: &str, attribute_type| {
+            if !attribute_definitions
+                .iter()
+                .any(|a: &AttributeSpec| a.attribute_name == name)
+            {
+                attribute_definitions.push(AttributeSpec {
+                    attribute_name: name.to_owned(),
+                    attribute_type,
+                });
+            }
         };
+        define(self.partition_key, self.partition_key_type);
+        define(EVENT_UUID, KeyAttributeType::String);
+        define(CREATED_AT, KeyAttributeType::String);
+        for index in self.indexes {
+            for key in std::iter::once(&index.partition_key).chain(&index.sort_key) {
+                define(key.attribute, key.attribute_type);
+            }
+        }
         TableSpec {
             table_name: self.full_name(environment_prefix),
             key_schema: vec![
-                key(self.partition_key, KeyType::Hash),
-                key(EVENT_UUID, KeyType::Range),
+                key_spec(self.partition_key, KeyType::Hash),
+                key_spec(EVENT_UUID, KeyType::Range),
             ],
-            attribute_definitions: vec![
-                attribute(self.partition_key, self.partition_key_type),
-                attribute(EVENT_UUID, KeyAttributeType::String),
-                attribute(CREATED_AT, KeyAttributeType::String),
-            ],
+            attribute_definitions,
             local_secondary_indexes: vec![IndexSpec {
                 index_name: CREATED_AT_INDEX.to_owned(),
                 key_schema: vec![
-                    key(self.partition_key, KeyType::Hash),
-                    key(CREATED_AT, KeyType::Range),
+                    key_spec(self.partition_key, KeyType::Hash),
+                    key_spec(CREATED_AT, KeyType::Range),
                 ],
                 projection: ProjectionSpec {
                     projection_type: ProjectionType::All,
                 },
             }],
+            global_secondary_indexes: self
+                .indexes
+                .iter()
+                .map(|index| index.spec(throughput))
+                .collect(),
             billing_mode: billing.mode(),
-            provisioned_throughput: match billing {
-                Billing::OnDemand => None,
-                Billing::Provisioned { read, write } => Some(ThroughputSpec {
-                    read_capacity_units: read,
-                    write_capacity_units: write,
-                }),
-            },
+            provisioned_throughput: throughput,
             stream_specification: Some(crate::table_stream::DEFAULT_STREAM),
+            time_to_live: self.ttl.map(|_| TimeToLiveSpec {
+                attribute_name: EXPIRES_AT.to_owned(),
+                enabled: true,
+            }),
+        }
+    }
+
+    /// The global secondary index named `name`, if the definition declares one.
+    pub fn global_index(&self, name: &str) -> Option<&'static GlobalIndexDef> {
+        self.indexes.iter().find(|index| index.name == name)
+    }
+
+    /// The attribute reads compare with now to hide expired events: [`EXPIRES_AT`] when the
+    /// events expire, else `None`.
+    pub fn expiry_attribute(&self) -> Option<&'static str> {
+        self.ttl.map(|_| EXPIRES_AT)
+    }
+}
+
+fn key_spec(name: &str, key_type: KeyType) -> KeySchemaSpec {
+    KeySchemaSpec {
+        attribute_name: name.to_owned(),
+        key_type,
+    }
+}
+
+impl GlobalIndexDef {
+    /// The index as CreateTable (or UpdateTable's `Create`) declares it: its keys, `ALL`,
+    /// and the table's capacity when billing is provisioned.
+    pub fn spec(&self, throughput: Option<ThroughputSpec>) -> GlobalIndexSpec {
+        let mut key_schema = vec![key_spec(self.partition_key.attribute, KeyType::Hash)];
+        if let Some(sort_key) = &self.sort_key {
+            key_schema.push(key_spec(sort_key.attribute, KeyType::Range));
+        }
+        GlobalIndexSpec {
+            index_name: self.name.to_owned(),
+            key_schema,
+            projection: ProjectionSpec {
+                projection_type: ProjectionType::All,
+            },
+            provisioned_throughput: throughput,
         }
     }
 }
@@ -276,6 +350,9 @@ pub struct TableSpec {
     pub attribute_definitions: Vec<AttributeSpec>,
     /// The `created_at` LSI.
     pub local_secondary_indexes: Vec<IndexSpec>,
+    /// The global secondary indexes, if the event type declares any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub global_secondary_indexes: Vec<GlobalIndexSpec>,
     /// `PAY_PER_REQUEST` or `PROVISIONED`.
     pub billing_mode: BillingMode,
     /// Capacity, for provisioned billing.
@@ -284,6 +361,11 @@ pub struct TableSpec {
     /// The table's DynamoDB stream: `NEW_IMAGE` by default, `None` for no stream.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_specification: Option<crate::table_stream::StreamSpec>,
+    /// The time to live to enable once the table exists (an UpdateTimeToLive request:
+    /// CreateTable takes no TTL, so it is not serialized with the request); `None` when the
+    /// events never expire.
+    #[serde(skip)]
+    pub time_to_live: Option<TimeToLiveSpec>,
 }
 
 impl TableSpec {
@@ -356,6 +438,101 @@ pub fn in_environment(environment_prefix: &str, table: &str) -> bool {
         && table.as_bytes()[environment_prefix.len()] == b'_'
 }
 
+/// How an event type's events expire: the rule behind its [`EXPIRES_AT`] attribute, which the
+/// table's DynamoDB time to live (TTL) deletes items by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Ttl {
+    /// `#[eventosaurus(ttl = "90d")]`: a fixed time after `created_at`.
+    AfterCreation {
+        /// The lifetime in seconds.
+        seconds: u64,
+    },
+    /// `#[eventosaurus(expires_at)]` on a field: the time the field holds (`None` in an
+    /// `Option` field: the event never expires).
+    Field {
+        /// The field's own stored attribute (the field is stored as usual; the epoch
+        /// seconds go to [`EXPIRES_AT`]).
+        attribute: &'static str,
+    },
+}
+
+impl Ttl {
+    /// The expiry of an event created `created_at_millis` milliseconds after the epoch, for
+    /// [`Ttl::AfterCreation`] (a [`Ttl::Field`] expiry comes from the event): in seconds
+    /// since the epoch, saturating at `i64::MAX`.
+    pub fn after_creation(&self, created_at_millis: i64) -> Option<i64> {
+        match *self {
+            Ttl::AfterCreation { seconds } => Some(
+                created_at_millis
+                    .div_euclid(1000)
+                    .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX)),
+            ),
+            Ttl::Field { .. } => None,
+        }
+    }
+}
+
+/// A key attribute of a global secondary index, with its DynamoDB type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct IndexKey {
+    /// The stored attribute name (an event field's, or `created_at` / `event_uuid`).
+    pub attribute: &'static str,
+    /// `N` for integer fields, `S` for strings (`created_at` and `event_uuid` are strings).
+    #[serde(rename = "type")]
+    pub attribute_type: KeyAttributeType,
+}
+
+/// A global secondary index of an event table, from `#[eventosaurus(index(name = ..,
+/// partition_key = .., sort_key = ..))]`.
+///
+/// A GSI is a copy of the table keyed by other attributes, kept up to date by DynamoDB
+/// *asynchronously*: it can be added to an existing table, answers Queries by its own
+/// partition key across the table's partitions, and is read with eventually consistent reads
+/// only. eventosaurus projects ALL attributes into it, so a Query on it returns whole events.
+/// An event without one of the key attributes is simply not in the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct GlobalIndexDef {
+    /// The index name (3 to 255 characters of `[a-zA-Z0-9_.-]`).
+    pub name: &'static str,
+    /// Its partition key.
+    pub partition_key: IndexKey,
+    /// Its sort key, if any: results on the index come in its order.
+    pub sort_key: Option<IndexKey>,
+}
+
+impl GlobalIndexDef {
+    /// The index's key attributes: partition key, then sort key.
+    pub fn key_attributes(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.partition_key.attribute).chain(self.sort_key.map(|k| k.attribute))
+    }
+}
+
+/// A global secondary index of a CreateTable request (or of the UpdateTable that adds it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalIndexSpec {
+    /// Index name.
+    pub index_name: String,
+    /// HASH, then RANGE if the index has a sort key.
+    pub key_schema: Vec<KeySchemaSpec>,
+    /// Projection: `ALL`.
+    pub projection: ProjectionSpec,
+    /// Capacity, for provisioned billing (the table's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<ThroughputSpec>,
+}
+
+/// The UpdateTimeToLive request that follows a CreateTable: TTL on an attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveSpec {
+    /// The attribute DynamoDB expires items by: [`EXPIRES_AT`].
+    pub attribute_name: String,
+    /// Always `true`.
+    pub enabled: bool,
+}
+
 /// The table definition the crate's unit tests share: `phone_call`, partitioned by the number
 /// `person_id`, with random ids.
 #[cfg(test)]
@@ -368,6 +545,9 @@ pub(crate) const TEST_DEF: TableDef = TableDef {
     attributes: &[],
     linked: None,
     shard_by: None,
+    ttl: None,
+    indexes: &[],
+    version: 1,
 };
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::persist::{
     run_hook, Backoff, EventWrite, FailedEvent, FailureHooks, GlobalErrorHook, Persistor,
     Synchronous,
 };
+use crate::plan::expiry::is_expired;
 use crate::plan::{Plan, QueryOptions, Select};
 use crate::schema::{TableDef, EVENT_UUID};
 
@@ -240,7 +241,8 @@ impl Store {
     }
 
     /// Every stored event of type `E`, oldest first (by `created_at`; in write order within
-    /// a millisecond in test mode): for asserting in tests what a store received.
+    /// a millisecond in test mode): for asserting in tests what a store received. Expired
+    /// events are left out, as queries leave them out.
     ///
     /// It is a consistent Scan of the event type's table, through the backend: on DynamoDB
     /// it reads the whole table, so keep it for tests and small tables.
@@ -406,6 +408,10 @@ impl Store {
     }
 
     /// Reads one event by its partition key and `event_uuid` (GetItem).
+    ///
+    /// An event whose time to live has passed is `None`, even before DynamoDB deletes it
+    /// (which it does lazily); to read one anyway, query for it with
+    /// [`include_expired`](crate::query::Query::include_expired).
     pub async fn get<E: Storable>(
         &self,
         partition_key: impl Into<E::PartitionKey>,
@@ -415,7 +421,10 @@ impl Store {
         let table = self.table_name(def);
         let key = key_item(def, partition_key.into(), event_uuid);
         let found = self.inner.backend.get(&table, def, key).await?;
-        found.map(|item| codec::decode(item, &table)).transpose()
+        found
+            .filter(|item| !is_expired(def, item))
+            .map(|item| codec::decode(item, &table))
+            .transpose()
     }
 
     /// Reads many events by their keys (partition key and `event_uuid`) with `BatchGetItem`.
@@ -431,6 +440,7 @@ impl Store {
     ///   [`GET_MANY_ATTEMPTS`](Store::GET_MANY_ATTEMPTS) requests in a row make none, the result is
     ///   [`Error::Throttled`].
     /// * **Consistency:** eventually consistent reads, like [`get`](Store::get).
+    /// * **Expiry:** an event whose time to live has passed is left out, like a missing one.
     ///
     /// ```
     /// # #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable)]
@@ -482,6 +492,7 @@ impl Store {
         order
             .iter()
             .filter_map(|identity| found.remove(identity))
+            .filter(|item| !is_expired(def, item))
             .map(|item| codec::decode(item, &table))
             .collect()
     }

@@ -195,70 +195,89 @@ impl UpdateExpr {
             new.remove(name);
         }
         for (name, value) in &self.add {
-            let added = match (base.get(name), value) {
-                (
-                    None,
-                    AttributeValue::N(_)
-                    | AttributeValue::Ss(_)
-                    | AttributeValue::Ns(_)
-                    | AttributeValue::Bs(_),
-                ) => value.clone(),
-                (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
-                    AttributeValue::N(add_numbers(a, b, false).ok_or_else(|| too_large(a, b))?)
-                }
-                (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
-                    AttributeValue::Ss(union(a, b, |x, y| x == y))
-                }
-                (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
-                    AttributeValue::Ns(union(a, b, |x, y| {
-                        add_numbers(x, y, true).is_some_and(|d| d == "0")
-                    }))
-                }
-                (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
-                    AttributeValue::Bs(union(a, b, |x, y| x == y))
-                }
-                _ => {
-                    return Err(format!(
-                    "ADD `{name}`: an operand in the update expression has an incorrect data type \
-                         (ADD takes a number, or a set of the attribute's type)"
-                ))
-                }
-            };
-            new.insert(name.clone(), added);
+            new.insert(name.clone(), added(name, base.get(name), value)?);
         }
         for (name, value) in &self.delete {
-            let remaining = match (base.get(name), value) {
-                (None, AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)) => continue,
-                (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
-                    let left: Vec<String> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
-                    (!left.is_empty()).then_some(AttributeValue::Ss(left))
-                }
-                (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
-                    let left: Vec<String> = a
-                        .iter()
-                        .filter(|x| !b.iter().any(|y| add_numbers(x, y, true).is_some_and(|d| d == "0")))
-                        .cloned()
-                        .collect();
-                    (!left.is_empty()).then_some(AttributeValue::Ns(left))
-                }
-                (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
-                    let left: Vec<_> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
-                    (!left.is_empty()).then_some(AttributeValue::Bs(left))
-                }
-                _ => {
-                    return Err(format!(
-                        "DELETE `{name}`: an operand in the update expression has an incorrect data type \
-                         (DELETE takes a set of the attribute's type)"
-                    ))
-                }
-            };
-            match remaining {
+            let old = base.get(name);
+            match remaining_after_delete(name, old, value)? {
                 Some(value) => new.insert(name.clone(), value),
-                None => new.remove(name),
+                None if old.is_some() => new.remove(name),
+                None => None, // nothing to delete from
             };
         }
         Ok(new)
     }
+}
+
+/// `ADD name value`: a number added to the old one (or set as is), a set united with the old one.
+fn added(
+    name: &str,
+    old: Option<&AttributeValue>,
+    value: &AttributeValue,
+) -> std::result::Result<AttributeValue, String> {
+    Ok(match (old, value) {
+        (
+            None,
+            AttributeValue::N(_)
+            | AttributeValue::Ss(_)
+            | AttributeValue::Ns(_)
+            | AttributeValue::Bs(_),
+        ) => value.clone(),
+        (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
+            AttributeValue::N(add_numbers(a, b, false).ok_or_else(|| too_large(a, b))?)
+        }
+        (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
+            AttributeValue::Ss(union(a, b, |x, y| x == y))
+        }
+        (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
+            AttributeValue::Ns(union(a, b, |x, y| {
+                add_numbers(x, y, true).is_some_and(|d| d == "0")
+            }))
+        }
+        (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
+            AttributeValue::Bs(union(a, b, |x, y| x == y))
+        }
+        _ => {
+            return Err(format!(
+                "ADD `{name}`: an operand in the update expression has an incorrect data type \
+                 (ADD takes a number, or a set of the attribute's type)"
+            ))
+        }
+    })
+}
+
+/// `DELETE name set`: what is left of the old set (`None`: nothing, the attribute goes).
+fn remaining_after_delete(
+    name: &str,
+    old: Option<&AttributeValue>,
+    value: &AttributeValue,
+) -> std::result::Result<Option<AttributeValue>, String> {
+    Ok(match (old, value) {
+        (None, AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)) => None,
+        (Some(AttributeValue::Ss(a)), AttributeValue::Ss(b)) => {
+            let left: Vec<String> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+            (!left.is_empty()).then_some(AttributeValue::Ss(left))
+        }
+        (Some(AttributeValue::Ns(a)), AttributeValue::Ns(b)) => {
+            let same = |x: &String, y: &String| add_numbers(x, y, true).is_some_and(|d| d == "0");
+            let left: Vec<String> = a
+                .iter()
+                .filter(|x| !b.iter().any(|y| same(x, y)))
+                .cloned()
+                .collect();
+            (!left.is_empty()).then_some(AttributeValue::Ns(left))
+        }
+        (Some(AttributeValue::Bs(a)), AttributeValue::Bs(b)) => {
+            let left: Vec<_> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+            (!left.is_empty()).then_some(AttributeValue::Bs(left))
+        }
+        _ => {
+            return Err(format!(
+                "DELETE `{name}`: an operand in the update expression has an incorrect data type \
+                 (DELETE takes a set of the attribute's type)"
+            ))
+        }
+    })
 }
 
 fn union<T: Clone>(a: &[T], b: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<T> {
@@ -584,36 +603,44 @@ impl Parser<'_> {
         if let (Some(Token::Word(function)), Some(Token::LParen)) = (self.peek(), self.peek_at(1)) {
             let function = function.to_ascii_lowercase();
             self.pos += 2;
-            let cond = match function.as_str() {
-                "attribute_exists" | "attribute_not_exists" => Cond::Exists {
-                    attribute: self.path()?,
-                    exists: function == "attribute_exists",
-                },
-                "begins_with" | "contains" => {
-                    let left = Operand::Attribute(self.path()?);
-                    self.expect(Token::Comma, "`,`")?;
-                    let right = self.operand()?;
-                    let operator = if function == "contains" {
-                        Operator::Contains
-                    } else {
-                        Operator::BeginsWith
-                    };
-                    Cond::Compare {
-                        left,
-                        operator,
-                        right: vec![right],
-                    }
-                }
-                other => {
-                    return Err(format!(
-                    "the function `{other}(..)` is not supported in test mode ({UNSUPPORTED_HINT})"
-                ))
-                }
-            };
+            let cond = self.function_call(&function)?;
             self.expect(Token::RParen, "`)`")?;
             return Ok(cond);
         }
         let left = self.operand()?;
+        self.comparison(left)
+    }
+
+    /// The arguments of a condition function, after `name(`.
+    fn function_call(&mut self, function: &str) -> std::result::Result<Cond, String> {
+        match function {
+            "attribute_exists" | "attribute_not_exists" => Ok(Cond::Exists {
+                attribute: self.path()?,
+                exists: function == "attribute_exists",
+            }),
+            "begins_with" | "contains" => {
+                let left = Operand::Attribute(self.path()?);
+                self.expect(Token::Comma, "`,`")?;
+                let right = self.operand()?;
+                let operator = if function == "contains" {
+                    Operator::Contains
+                } else {
+                    Operator::BeginsWith
+                };
+                Ok(Cond::Compare {
+                    left,
+                    operator,
+                    right: vec![right],
+                })
+            }
+            other => Err(format!(
+                "the function `{other}(..)` is not supported in test mode ({UNSUPPORTED_HINT})"
+            )),
+        }
+    }
+
+    /// What follows a condition's left operand: a comparison, `BETWEEN .. AND ..` or `IN (..)`.
+    fn comparison(&mut self, left: Operand) -> std::result::Result<Cond, String> {
         match self.next() {
             Some(Token::Cmp(operator)) => Ok(Cond::Compare {
                 left,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::expression::parse_item;
+use super::expression::{parse_item, ParsedItem};
 use super::transact::{
     CancellationReason, KeySchema, TransactAction, TransactResult, TransactWrite,
 };
@@ -162,7 +162,6 @@ impl Memory {
             }
         }
         let result = self.with_tables(|tables| {
-            let empty = Item::new();
             let identities: Vec<MemoryKey> = request
                 .items
                 .iter()
@@ -175,62 +174,12 @@ impl Memory {
                 .zip(&identities)
                 .map(|(item, id)| tables.get(&item.table).and_then(|t| t.get(id)).cloned())
                 .collect();
-            // Every condition against the state before the transaction.
-            let mut reasons = Vec::with_capacity(request.items.len());
-            let mut canceled = false;
-            for ((item, parsed), old) in request.items.iter().zip(&parsed).zip(&existing) {
-                let holds = parsed
-                    .condition
-                    .as_ref()
-                    .is_none_or(|c| c.holds(old.as_ref().unwrap_or(&empty)));
-                if holds {
-                    reasons.push(CancellationReason::none());
-                } else {
-                    canceled = true;
-                    reasons.push(CancellationReason {
-                        code: "ConditionalCheckFailed".to_owned(),
-                        message: Some("The conditional request failed".to_owned()),
-                        item: if item.return_item_on_failure {
-                            old.clone()
-                        } else {
-                            None
-                        },
-                    });
-                }
-            }
-            if canceled {
-                return TransactResult::Canceled { reasons };
-            }
-            // Every new item, before anything is applied.
-            let mut writes: Vec<(usize, Option<Item>)> = Vec::with_capacity(request.items.len());
-            for (index, item) in request.items.iter().enumerate() {
-                let new = match &item.action {
-                    TransactAction::Put { item } => Some(item.clone()),
-                    TransactAction::Update { key, .. } => {
-                        let update = parsed[index].update.as_ref();
-                        match update.map(|u| u.apply(existing[index].as_ref(), key)) {
-                            Some(Ok(new)) => Some(new),
-                            Some(Err(message)) => {
-                                let mut reasons: Vec<CancellationReason> = request
-                                    .items
-                                    .iter()
-                                    .map(|_| CancellationReason::none())
-                                    .collect();
-                                reasons[index] = CancellationReason {
-                                    code: "ValidationError".to_owned(),
-                                    message: Some(message),
-                                    item: None,
-                                };
-                                return TransactResult::Canceled { reasons };
-                            }
-                            None => continue,
-                        }
-                    }
-                    TransactAction::Delete { .. } => None,
-                    TransactAction::ConditionCheck { .. } => continue,
-                };
-                writes.push((index, new));
-            }
+            let writes = match check_conditions(request, &parsed, &existing)
+                .and_then(|()| new_items(request, &parsed, &existing))
+            {
+                Ok(writes) => writes,
+                Err(reasons) => return TransactResult::Canceled { reasons },
+            };
             for (index, new) in writes {
                 let item = &request.items[index];
                 let table = tables.entry(item.table.clone()).or_default();
@@ -246,6 +195,84 @@ impl Memory {
         }
         Ok(result)
     }
+}
+
+/// Every condition of a transaction, against the state before it: the cancellation reasons
+/// (one per item) if any fails.
+fn check_conditions(
+    request: &TransactWrite,
+    parsed: &[ParsedItem],
+    existing: &[Option<Item>],
+) -> std::result::Result<(), Vec<CancellationReason>> {
+    let empty = Item::new();
+    let mut reasons = Vec::with_capacity(request.items.len());
+    let mut canceled = false;
+    for ((item, parsed), old) in request.items.iter().zip(parsed).zip(existing) {
+        let holds = parsed
+            .condition
+            .as_ref()
+            .is_none_or(|c| c.holds(old.as_ref().unwrap_or(&empty)));
+        if holds {
+            reasons.push(CancellationReason::none());
+        } else {
+            canceled = true;
+            reasons.push(CancellationReason {
+                code: "ConditionalCheckFailed".to_owned(),
+                message: Some("The conditional request failed".to_owned()),
+                item: if item.return_item_on_failure {
+                    old.clone()
+                } else {
+                    None
+                },
+            });
+        }
+    }
+    if canceled {
+        Err(reasons)
+    } else {
+        Ok(())
+    }
+}
+
+/// The new state of every item a transaction writes (`None`: deleted), computed before
+/// anything is applied; an update that cannot apply cancels the transaction with a
+/// `ValidationError` reason at its index.
+fn new_items(
+    request: &TransactWrite,
+    parsed: &[ParsedItem],
+    existing: &[Option<Item>],
+) -> std::result::Result<Vec<(usize, Option<Item>)>, Vec<CancellationReason>> {
+    let mut writes = Vec::with_capacity(request.items.len());
+    for (index, item) in request.items.iter().enumerate() {
+        let new = match &item.action {
+            TransactAction::Put { item } => Some(item.clone()),
+            TransactAction::Update { key, .. } => {
+                let Some(update) = parsed[index].update.as_ref() else {
+                    continue;
+                };
+                match update.apply(existing[index].as_ref(), key) {
+                    Ok(new) => Some(new),
+                    Err(message) => {
+                        let mut reasons: Vec<CancellationReason> = request
+                            .items
+                            .iter()
+                            .map(|_| CancellationReason::none())
+                            .collect();
+                        reasons[index] = CancellationReason {
+                            code: "ValidationError".to_owned(),
+                            message: Some(message),
+                            item: None,
+                        };
+                        return Err(reasons);
+                    }
+                }
+            }
+            TransactAction::Delete { .. } => None,
+            TransactAction::ConditionCheck { .. } => continue,
+        };
+        writes.push((index, new));
+    }
+    Ok(writes)
 }
 
 impl Backend for Memory {

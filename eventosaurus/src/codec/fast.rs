@@ -62,16 +62,21 @@ pub fn item(fields: usize) -> Item {
 
 /// A copy of an event type's prototype item: every one of `names` (the stored attributes,
 /// `event_uuid` and `created_at`) with a placeholder `NULL` value, for the generated code to
-/// overwrite slot by slot. The prototype is built on the first call, in `prototype` (a
-/// `static` of the generated code, one per event type).
+/// overwrite slot by slot, and room for `room` attributes the codec adds after it
+/// (`event_version`, `expires_at`) and the spare one. The prototype is built on the first
+/// call, in `prototype` (a `static` of the generated code, one per event type).
 ///
 /// The copies share the prototype's hasher keys, as any clone of a `HashMap` shares its
 /// original's: they are still the process's random keys.
 #[inline]
-pub fn from_prototype(prototype: &'static OnceLock<Item>, names: &[&'static str]) -> Item {
+pub fn from_prototype(
+    prototype: &'static OnceLock<Item>,
+    names: &[&'static str],
+    room: usize,
+) -> Item {
     prototype
         .get_or_init(|| {
-            let mut item = HashMap::with_capacity(names.len() + SPARE_ATTRIBUTES);
+            let mut item = HashMap::with_capacity(names.len() + room + SPARE_ATTRIBUTES);
             for name in names {
                 item.insert((*name).to_owned(), AttributeValue::Null(true));
             }
@@ -557,6 +562,9 @@ mod tests {
         attributes: &[],
         linked: None,
         shard_by: None,
+        ttl: None,
+        indexes: &[],
+        version: 1,
     };
 
     /// The tally of `attributes` put one by one, and the codec's whole-item check of the same.

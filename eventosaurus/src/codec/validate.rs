@@ -29,8 +29,10 @@ use crate::number::{self, Number, NumberError};
 pub const MAX_DEPTH: usize = 32;
 /// The longest attribute name or map key, in UTF-8 bytes.
 pub const MAX_NAME_BYTES: usize = 65_535;
-/// The longest string partition key, in UTF-8 bytes.
+/// The longest string partition key, in UTF-8 bytes (of the table or of an index).
 pub const MAX_PARTITION_KEY_BYTES: usize = 2_048;
+/// The longest string sort key of an index, in UTF-8 bytes.
+pub const MAX_SORT_KEY_BYTES: usize = 1_024;
 
 /// Overhead of a list or map, and of each of its elements.
 const DOCUMENT_OVERHEAD: usize = 3;
@@ -100,6 +102,40 @@ impl Found {
 /// Checks every value of `item` against DynamoDB's rules and returns the item's size.
 pub fn check_item(item: &Item) -> Result<usize, Invalid> {
     check_walk(item, None)
+}
+
+/// Checks the string keys of an item's global secondary indexes: not empty, and at most
+/// [`MAX_PARTITION_KEY_BYTES`] (partition key) or [`MAX_SORT_KEY_BYTES`] (sort key). A
+/// missing key is fine (the item is not in that index).
+pub fn check_index_keys(
+    item: &Item,
+    indexes: &[crate::schema::GlobalIndexDef],
+) -> Result<(), Invalid> {
+    for index in indexes {
+        let keys = std::iter::once((index.partition_key, MAX_PARTITION_KEY_BYTES))
+            .chain(index.sort_key.map(|key| (key, MAX_SORT_KEY_BYTES)));
+        for (key, max) in keys {
+            let Some(AttributeValue::S(value)) = item.get(key.attribute) else {
+                continue;
+            };
+            let violation = if value.is_empty() {
+                Violation::IndexKeyEmpty { index: index.name }
+            } else if value.len() > max {
+                Violation::IndexKeyTooLong {
+                    index: index.name,
+                    bytes: value.len(),
+                    max,
+                }
+            } else {
+                continue;
+            };
+            return Err(Invalid {
+                path: key.attribute.to_owned(),
+                violation,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// [`check_item`] for an event's item, in the same single pass: also checks its partition

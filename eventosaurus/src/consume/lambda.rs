@@ -116,6 +116,23 @@ mod tests {
         location: String,
     }
 
+    /// Version 2 of `PhoneCall`: a record stored by version 1 reads through the upcaster.
+    #[derive(
+        Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, eventosaurus::Storable,
+    )]
+    #[eventosaurus(table = "phone_call", partition_key = person_id, version = 2,
+                   upcast(from = 1, with = with_country))]
+    struct PhoneCallV2 {
+        person_id: u64,
+        phone_number: String,
+        country: String,
+    }
+
+    fn with_country(mut call: serde_json::Value) -> Result<serde_json::Value, String> {
+        call["country"] = "NL".into();
+        Ok(call)
+    }
+
     /// A record as DynamoDB Streams delivers it to a Lambda (INSERT, then a REMOVE).
     const SAMPLE: &str = r#"{
       "Records": [
@@ -187,6 +204,13 @@ mod tests {
         assert_eq!(raw.table, "phone_call");
         assert_eq!(raw.position.sequence_number, "4421584500000000017450439091");
         assert!(raw_event(&event.records[1], "production").is_none());
+
+        let upcast = decode_event::<PhoneCallV2>(&event).unwrap();
+        assert_eq!(
+            upcast[0].country, "NL",
+            "a version-1 record read as version 2"
+        );
+        assert_eq!(upcast[0].phone_number, "555-0100");
 
         let wrong = decode_event::<NeatEvent>(&event).unwrap_err();
         assert!(

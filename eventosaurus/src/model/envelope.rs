@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{CreatedAt, Storable, StoredEvent};
 use crate::error::{Error, Result};
 use crate::plain_json::{self, Numbers};
-use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, SOURCE};
+use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, EVENT_VERSION, EXPIRES_AT, SOURCE};
 
 /// An event as it is published: its type, its data, its linked records, the service that
 /// stored it and the key that orders it. Serializes to one JSON object:
@@ -26,11 +26,14 @@ use crate::schema::{TableDef, CREATED_AT, EVENT_UUID, SOURCE};
 ///   source is configured); `null` otherwise.
 /// * `partition_key`: the value of the `shard_by` field as text, else the event's partition
 ///   key: events with the same one are published in order.
-/// * `data`: the event's attributes, without `event_uuid`, `created_at`, `event_source` and
-///   the linked field. Numbers are JSON numbers (integers beyond 64 bits and decimals as
+/// * `data`: the event's attributes, without `event_uuid`, `created_at`, `event_source`,
+///   `expires_at` (of an expiring type) and the linked field. Numbers are JSON numbers (integers beyond 64 bits and decimals as
 ///   doubles), sets are arrays, binaries are arrays of byte values.
 /// * `linked`: the value of the `#[eventosaurus(linked)]` field, `null` when the type has
 ///   none (or the value is missing).
+/// * `event_version`: the version of the shape `data` has (the item's `event_version`, 1
+///   without one): an envelope built from an item keeps the shape that item was stored in,
+///   so a relay's readers can tell versions apart (see [`upcast`](crate::model::upcast)).
 ///
 /// Build it from an item as read from the table or its stream ([`Envelope::from_item`]) or
 /// from a [`StoredEvent`] ([`Envelope::from_stored`]); both give the same envelope.
@@ -50,6 +53,14 @@ pub struct Envelope {
     pub data: Map<String, Value>,
     /// The linked records, if the type declares a linked field.
     pub linked: Option<Value>,
+    /// The version of the event type whose shape `data` has: 1 for an item without
+    /// `event_version` (and when reading an envelope serialized without this field).
+    #[serde(default = "version_one")]
+    pub event_version: u32,
+}
+
+fn version_one() -> u32 {
+    1
 }
 
 impl Envelope {
@@ -76,6 +87,10 @@ impl Envelope {
             }
             _ => return Err(error(format!("the item has no string `{CREATED_AT}`"))),
         };
+        if def.ttl.is_some() {
+            item.remove(EXPIRES_AT); // the library's, like created_at
+        }
+        let event_version = super::upcast::take_version(&mut item).map_err(error)?;
         let source = if def.attributes.iter().any(|a| a.name == SOURCE) {
             None // the event's own field of that name: data
         } else {
@@ -107,11 +122,13 @@ impl Envelope {
             partition_key,
             data,
             linked,
+            event_version,
         })
     }
 
     /// The envelope of an event read back (from a query or `get`): the same as
-    /// [`from_item`](Envelope::from_item) of its item.
+    /// [`from_item`](Envelope::from_item) of its item, in the type's current version (the
+    /// event was read through its upcasters).
     pub fn from_stored<E: Storable>(stored: &StoredEvent<E>) -> Result<Envelope> {
         let def = E::TABLE;
         let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&stored.event)
@@ -128,6 +145,12 @@ impl Envelope {
             CREATED_AT.to_owned(),
             AttributeValue::S(stored.created_at.to_string()),
         );
+        if def.version > 1 {
+            item.insert(
+                EVENT_VERSION.to_owned(),
+                AttributeValue::N(def.version.to_string()),
+            );
+        }
         if let Some(source) = &stored.source {
             item.entry(SOURCE.to_owned())
                 .or_insert_with(|| AttributeValue::S(source.clone()));
@@ -145,8 +168,9 @@ fn key_text(value: Option<&AttributeValue>) -> Option<String> {
     }
 }
 
-/// An attribute value as plain JSON: numbers as the nearest double, so that a field of the
-/// published `data` always has one JSON type (see [`plain_json`]).
+/// An attribute value as plain JSON (not DynamoDB's typed JSON), as in the envelope's `data`:
+/// numbers as the nearest double, so that a field always has one JSON type (see
+/// [`plain_json`]).
 fn to_json(value: &AttributeValue) -> Value {
     plain_json::value(value, Numbers::Nearest)
 }
@@ -182,6 +206,9 @@ mod tests {
         ],
         linked: Some("subjects"),
         shard_by: Some("workflow"),
+        ttl: None,
+        indexes: &[],
+        version: 1,
     };
 
     fn item(pairs: Vec<(&str, AttributeValue)>) -> HashMap<String, AttributeValue> {
@@ -220,6 +247,7 @@ mod tests {
                 "partition_key": "w-1",
                 "data": {"subject_id": 5, "workflow": "w-1", "score": 0.25, "tags": ["a"]},
                 "linked": [{"id": 1}],
+                "event_version": 1,
             })
         );
         let back: Envelope =
@@ -242,6 +270,39 @@ mod tests {
                 envelope.linked
             ),
             ("5", None, None)
+        );
+
+        // The library's expires_at is no data of an expiring type's envelope.
+        let expiring = TableDef {
+            ttl: Some(crate::schema::Ttl::AfterCreation { seconds: 60 }),
+            ..plain
+        };
+        bare.insert(EXPIRES_AT.into(), AttributeValue::N("1800000000".into()));
+        let envelope = Envelope::from_item(&expiring, &bare).unwrap();
+        assert!(
+            !envelope.data.contains_key(EXPIRES_AT),
+            "{:?}",
+            envelope.data
+        );
+        bare.remove(EXPIRES_AT);
+        // A later version's item: its version, and no `event_version` in `data`.
+        let mut versioned = bare.clone();
+        versioned.insert(EVENT_VERSION.to_owned(), AttributeValue::N("3".into()));
+        let envelope = Envelope::from_item(&plain, &versioned).unwrap();
+        assert_eq!(envelope.event_version, 3);
+        assert!(
+            !envelope.data.contains_key(EVENT_VERSION),
+            "{:?}",
+            envelope.data
+        );
+        let old: Envelope = serde_json::from_value(json!({
+            "event": "E", "source": null, "event_uuid": Uuid::nil(),
+            "created_at": "2026-11-25T10:00:00.000Z", "partition_key": "5", "data": {}, "linked": null,
+        }))
+        .unwrap();
+        assert_eq!(
+            old.event_version, 1,
+            "an envelope serialized before versions is version 1"
         );
 
         bare.remove(EVENT_UUID);

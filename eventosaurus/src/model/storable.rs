@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{CreatedAt, PartitionKeyValue, StoreOutcome, StoredEvent};
+use super::{CreatedAt, PartitionKeyValue, StoreOutcome, StoredEvent, Upcast};
 use crate::error::{Error, Result};
 use crate::event_id;
 use crate::schema::TableDef;
@@ -35,6 +35,12 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
     /// The table definition.
     const TABLE: &'static TableDef;
 
+    /// The steps that read items of older versions, one per version `1..TABLE.version`, in
+    /// order: from `#[eventosaurus(upcast(from = K, with = path))]`, empty for a type of
+    /// version 1. [`codec::decode`](crate::codec::decode) runs them; see
+    /// [`upcast`](crate::model::upcast).
+    const UPCASTERS: &'static [Upcast] = &[];
+
     /// The composite string digested into `event_uuid`, or `None` for a random id.
     ///
     /// See [`event_id`](crate::event_id) for the format.
@@ -52,9 +58,10 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
         serde_dynamo::to_item(self)
     }
 
-    /// The whole item (the event's attributes, `event_uuid` and `created_at`), built directly,
-    /// with what the encoder checked on the way; `None` (the default) when the type has no
-    /// direct encoder and is encoded with [`encode_attributes`](Self::encode_attributes).
+    /// The whole item (the event's attributes, `event_uuid` and `created_at`; the codec then
+    /// adds `event_version` and `expires_at` where the type has them), built directly, with
+    /// what the encoder checked on the way; `None` (the default) when the type has no direct
+    /// encoder and is encoded with [`encode_attributes`](Self::encode_attributes).
     ///
     /// `#[derive(Storable)]` generates it for fields of known scalar types and falls back to
     /// serde_dynamo per field for the others (see [`codec::fast`](crate::codec::fast)); it
@@ -77,6 +84,15 @@ pub trait Storable: Serialize + DeserializeOwned + OnError + Send + Sync + Sized
         item: std::collections::HashMap<String, AttributeValue>,
     ) -> std::result::Result<Self, serde_dynamo::Error> {
         serde_dynamo::from_item(item)
+    }
+
+    /// When this event expires, from its `#[eventosaurus(expires_at)]` field, in seconds since
+    /// the Unix epoch; `None` for never. The derive generates it for a type with such a
+    /// field ([`Ttl::Field`](crate::schema::Ttl::Field)); a `ttl = ".."` lifetime is computed
+    /// from `created_at` by the codec instead.
+    #[doc(hidden)]
+    fn expires_at_field(&self) -> Option<i64> {
+        None
     }
 
     /// The id this event is stored under: derived from the composite key, or random.

@@ -48,6 +48,9 @@
 //!     ],
 //!     linked: None,
 //!     shard_by: None,
+//!     ttl: None,
+//!     indexes: &[],
+//!     version: 1,
 //! };
 //! let c = Condition::parse(&DEF, "person_id in 1,2").unwrap();
 //! assert_eq!(c.operator, Operator::In);
@@ -456,6 +459,9 @@ mod tests {
         ],
         linked: None,
         shard_by: None,
+        ttl: None,
+        indexes: &[],
+        version: 1,
     };
 
     fn n(v: &str) -> AttributeValue {

@@ -2,8 +2,9 @@
 //! ([`Store::test`](crate::Store::test)).
 //!
 //! A Query keeps the items of its partition that satisfy the range key condition, ordered by
-//! the range key of the table or index (then `event_uuid`), reversed by `descending`; a Scan
-//! orders by (partition key, `event_uuid`). A request starts after `ExclusiveStartKey`,
+//! the range key of the table or index (then `event_uuid`; on a global secondary index, then
+//! the table's keys), reversed by `descending`; a Scan orders by (partition key,
+//! `event_uuid`). An item without every key attribute of the index is not in the index. A request starts after `ExclusiveStartKey`,
 //! *evaluates* at most `page_size` items, returns those matching the filter, and reports the
 //! last evaluated key if items remain. There is no 1 MB page limit in memory.
 
@@ -14,7 +15,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::condition::{compare_scalars, matches_all};
 use super::request::{Operation, Plan};
 use crate::codec::Item;
-use crate::schema::EVENT_UUID;
 
 /// One simulated response.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,14 +43,6 @@ fn compare_values(a: Option<&AttributeValue>, b: Option<&AttributeValue>) -> Ord
         .unwrap_or_else(|| rank(a).cmp(&rank(b)))
 }
 
-/// The attributes that order the results of a plan, most significant first.
-fn order_attributes(plan: &Plan) -> Vec<&str> {
-    match plan.operation {
-        Operation::Query => vec![plan.sort_key(), EVENT_UUID],
-        Operation::Scan => vec![plan.key_attributes[0].as_str(), EVENT_UUID],
-    }
-}
-
 fn compare_by(attributes: &[&str], a: &Item, b: &Item) -> Ordering {
     attributes
         .iter()
@@ -65,10 +57,12 @@ pub fn evaluate_request(
     table_items: Vec<Item>,
     start: Option<&Item>,
 ) -> MemoryResponse {
-    let attributes = order_attributes(plan);
+    let attributes = plan.order_attributes();
     let descending = plan.operation == Operation::Query && plan.descending;
     let mut candidates: Vec<Item> = table_items
         .into_iter()
+        // An item without a key of the index is not in it.
+        .filter(|item| plan.key_attributes.iter().all(|key| item.contains_key(key)))
         .filter(|item| matches_all(&plan.key_condition, item))
         .filter(|item| match start {
             None => true,
@@ -106,7 +100,7 @@ pub fn evaluate_request(
     let scanned = candidates.len() as u64;
     let items = candidates
         .into_iter()
-        .filter(|item| matches_all(&plan.filter, item))
+        .filter(|item| plan.filter_keeps(item))
         .collect();
     MemoryResponse {
         items,
@@ -119,7 +113,7 @@ pub fn evaluate_request(
 mod tests {
     use super::*;
     use crate::plan::{Condition, Operator, QueryOptions, Select};
-    use crate::schema::{KeyAttributeType, TableDef, CREATED_AT};
+    use crate::schema::{KeyAttributeType, TableDef, CREATED_AT, EVENT_UUID};
 
     const DEF: TableDef = TableDef {
         name: "t",
@@ -130,6 +124,9 @@ mod tests {
         attributes: &[],
         linked: None,
         shard_by: None,
+        ttl: None,
+        indexes: &[],
+        version: 1,
     };
 
     fn item(pk: &str, uuid: &str, created_at: &str, n: &str) -> Item {

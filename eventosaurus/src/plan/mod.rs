@@ -9,11 +9,15 @@
 mod condition;
 mod cursor;
 pub mod dynamic;
+pub mod expiry;
 pub mod json;
+mod keys;
 pub mod memory;
 mod request;
 
 pub use condition::{items_equal, matches_all, values_equal, Condition, Operator};
 pub use cursor::Cursor;
 pub use dynamic::ParseConditionError;
+pub use expiry::ExpiryFilter;
+pub use keys::IndexKind;
 pub use request::{Expressions, Operation, Plan, QueryOptions, Select};

@@ -8,10 +8,12 @@ use serde::Serialize;
 
 use super::condition::{compare_scalars, Condition, Operator};
 use super::cursor::Cursor;
+use super::expiry::{now_epoch_seconds, ExpiryFilter};
+use super::keys::{is_empty_value, IndexKind, Keys};
 use crate::codec::Item;
-use crate::error::{CursorProblem, Error, QueryProblem, Result};
+use crate::error::{Error, QueryProblem, Result};
 use crate::number::{Number, NumberError};
-use crate::schema::{TableDef, CREATED_AT, CREATED_AT_INDEX, EVENT_UUID};
+use crate::schema::{TableDef, EVENT_UUID};
 
 /// The DynamoDB operation a plan sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,6 +65,9 @@ pub struct QueryOptions {
     pub allow_scan: bool,
     /// Resume after this cursor, taken from a previous [`Page`](crate::query::Page).
     pub after: Option<Cursor>,
+    /// Also return events whose time to live has passed but that DynamoDB has not deleted
+    /// yet (it does so lazily). Off: they are hidden ([`Plan::hide_expired`]).
+    pub include_expired: bool,
 }
 
 /// The request a query sends, as plain data: what `explain()` returns, what the DynamoDB
@@ -71,22 +76,37 @@ pub struct QueryOptions {
 /// Serializes to JSON (values in DynamoDB JSON, e.g. `{"N": "5"}`) for `--explain`.
 ///
 /// Another backend evaluates a plan like DynamoDB does: take the items of `table` for which
-/// every condition of [`conditions`](Plan::conditions) [matches](Condition::matches), order
-/// them by [`sort_key`](Plan::sort_key) (reversed if `descending`; a Scan has no order),
-/// start after `exclusive_start_key` and stop after `limit` items.
+/// every condition of [`conditions`](Plan::conditions) [matches](Condition::matches) (and,
+/// on an index, that have every attribute of [`key_attributes`](Plan::key_attributes): an
+/// item without an index key is not in the index), order them by
+/// [`order_attributes`](Plan::order_attributes) (reversed if `descending`; a Scan has no
+/// order), start after `exclusive_start_key` and stop after `limit` items.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     /// The full table name, `<prefix>_<table>`.
     pub table: String,
     /// `Query` or `Scan`.
     pub operation: Operation,
-    /// `Some("created_at_index")` when the range condition is on `created_at`.
+    /// The index the Query reads: `Some("created_at_index")` when the range condition is on
+    /// `created_at`, a global secondary index's name when the query's EQ is on its partition
+    /// key (and none is on the table's); `None`: the table.
     pub index: Option<String>,
+    /// Whether [`index`](Plan::index) is the `created_at` LSI or a global secondary index
+    /// (eventually consistent reads only).
+    pub index_kind: Option<IndexKind>,
+    /// The range key of the table or index read, which orders the results: `event_uuid`,
+    /// `created_at`, or a global index's sort key; `None` for a Scan or a global index
+    /// without a sort key.
+    pub range_key: Option<String>,
     /// The key conditions: the partition key EQ, then at most one range key condition.
     /// Empty for a Scan.
     pub key_condition: Vec<Condition>,
     /// Conditions sent as the FilterExpression, all of which must match (AND).
     pub filter: Vec<Condition>,
+    /// For a table whose events expire, the last part of the FilterExpression: it hides
+    /// items whose `expires_at` has passed (`None` without TTL, or with
+    /// [`include_expired`](QueryOptions::include_expired)).
+    pub hide_expired: Option<ExpiryFilter>,
     /// Conditions DynamoDB does not accept in this request (a second condition on a key
     /// attribute of the queried table or index: it can be neither a second key condition
     /// nor a filter). eventosaurus evaluates them on each returned item.
@@ -132,17 +152,23 @@ impl Plan {
     ///
     /// The rules, in order:
     /// 1. the first `EQ` on the partition key becomes the partition key condition;
-    ///    without one, the plan is a Scan if `options.allow_scan`, else
-    ///    [`Error::ScanRequired`];
     /// 2. the range key condition is an `EQ` on `event_uuid` if there is one (it pins one
     ///    item), else the first condition on `event_uuid` or `created_at` whose operator is
     ///    [allowed on a range key](Operator::allowed_on_range_key); on `created_at` the
     ///    Query uses the [`CREATED_AT_INDEX`] LSI;
-    /// 3. every other condition goes to the FilterExpression, except those on a key
+    /// 3. without an `EQ` on the partition key, the first `EQ` on the partition key of a
+    ///    [global secondary index](crate::schema::GlobalIndexDef) makes a Query on that
+    ///    index (of several on that attribute: the first whose sort key has a range
+    ///    condition, else the first declared), with an `EQ`, else the first range condition,
+    ///    on its sort key as the range key condition; such a plan refuses
+    ///    `consistent_read` ([`QueryProblem::ConsistentReadOnGlobalIndex`]); without either,
+    ///    the plan is a Scan if `options.allow_scan`, else [`Error::ScanRequired`];
+    /// 4. every other condition goes to the FilterExpression, except those on a key
     ///    attribute of the queried table or index (DynamoDB rejects them in a filter),
     ///    which go to [`client_filter`](Plan::client_filter).
     ///
-    /// A Scan puts every condition in the FilterExpression.
+    /// A Scan puts every condition in the FilterExpression. On a table whose events expire,
+    /// the FilterExpression also hides expired items ([`hide_expired`](Plan::hide_expired)).
     ///
     /// Requests DynamoDB would answer with a ValidationException are refused here, so that
     /// test mode and DynamoDB fail alike: the wrong number of values, a number DynamoDB
@@ -186,18 +212,36 @@ impl Plan {
             .iter()
             .try_for_each(check_key_values)
             .map_err(invalid)?;
-        let (client_filter, filter) = keys.split_filters(def);
+        if options.consistent_read && keys.index_kind == Some(IndexKind::Global) {
+            return Err(invalid(QueryProblem::ConsistentReadOnGlobalIndex {
+                index: keys.index.clone().unwrap_or_default(),
+            }));
+        }
+        let (client_filter, filter) = keys.split_filters();
         let exclusive_start_key = match &options.after {
             Some(cursor) => Some(keys.start_key(cursor)?),
             None => None,
         };
-        let expressions = Expressions::render(&keys.key_condition, &filter, keys.operation);
+        let hide_expired = if options.include_expired {
+            None
+        } else {
+            ExpiryFilter::for_table(def, now_epoch_seconds())
+        };
+        let expressions = Expressions::render(
+            &keys.key_condition,
+            &filter,
+            hide_expired.as_ref(),
+            keys.operation,
+        );
         Ok(Plan {
             table,
             operation: keys.operation,
             index: keys.index,
+            index_kind: keys.index_kind,
+            range_key: keys.range_key,
             key_condition: keys.key_condition,
             filter,
+            hide_expired,
             client_filter,
             limit: options.limit,
             descending: options.descending,
@@ -210,6 +254,13 @@ impl Plan {
         })
     }
 
+    /// Whether an evaluated item passes the FilterExpression: every [`filter`](Plan::filter)
+    /// condition and [`hide_expired`](Plan::hide_expired). (What an in-memory backend applies.)
+    pub fn filter_keeps(&self, item: &Item) -> bool {
+        super::condition::matches_all(&self.filter, item)
+            && self.hide_expired.as_ref().is_none_or(|f| f.keeps(item))
+    }
+
     /// Every condition a returned item satisfies: key conditions, filter and client filter.
     pub fn conditions(&self) -> impl Iterator<Item = &Condition> {
         self.key_condition
@@ -218,12 +269,24 @@ impl Plan {
             .chain(&self.client_filter)
     }
 
-    /// The attribute results are ordered by: `created_at` on the index, else `event_uuid`.
-    pub fn sort_key(&self) -> &'static str {
-        if self.index.is_some() {
-            CREATED_AT
-        } else {
-            EVENT_UUID
+    /// The attribute results are ordered by: the [`range_key`](Plan::range_key), else
+    /// `event_uuid`.
+    pub fn sort_key(&self) -> &str {
+        self.range_key.as_deref().unwrap_or(EVENT_UUID)
+    }
+
+    /// The attributes that order the results, most significant first, as an in-memory
+    /// backend orders them: a Query by its range key, then (on a global index, whose
+    /// partitions mix the table's) the table's keys; a Scan by the table's keys. DynamoDB
+    /// itself leaves the order of items with the same range key of a global index open.
+    pub fn order_attributes(&self) -> Vec<&str> {
+        let keys = self.key_attributes.iter().map(String::as_str);
+        match (self.operation, self.index_kind) {
+            // The index's sort key (if any), then the table's keys.
+            (Operation::Query, Some(IndexKind::Global)) => keys.skip(1).collect(),
+            (Operation::Query, _) => vec![self.sort_key(), EVENT_UUID],
+            // The table's keys.
+            (Operation::Scan, _) => keys.collect(),
         }
     }
 
@@ -235,97 +298,6 @@ impl Plan {
             .map(|name| item.get(name).map(|v| (name.clone(), v.clone())))
             .collect();
         key.map(|key| Cursor::encode(&key))
-    }
-}
-
-/// The key part of a plan: which conditions are key conditions, and what is left.
-struct Keys<'a> {
-    operation: Operation,
-    index: Option<String>,
-    key_condition: Vec<Condition>,
-    /// The other conditions, in the order given.
-    remaining: Vec<&'a Condition>,
-    key_attributes: Vec<String>,
-}
-
-impl<'a> Keys<'a> {
-    /// Rules 1 and 2 of [`Plan::build`]; `None` when a Scan is needed but not allowed.
-    fn choose(def: &TableDef, conditions: &'a [Condition], allow_scan: bool) -> Option<Keys<'a>> {
-        let mut keys = Keys {
-            operation: Operation::Query,
-            index: None,
-            key_condition: Vec::new(),
-            remaining: conditions.iter().collect(),
-            key_attributes: vec![def.partition_key.to_owned(), EVENT_UUID.to_owned()],
-        };
-        let is_partition =
-            |c: &&Condition| c.attribute == def.partition_key && c.operator == Operator::Eq;
-        let Some(at) = keys.remaining.iter().position(is_partition) else {
-            keys.operation = Operation::Scan;
-            return allow_scan.then_some(keys);
-        };
-        keys.key_condition.push(keys.remaining.remove(at).clone());
-        let range = keys
-            .remaining
-            .iter()
-            .position(|c| c.attribute == EVENT_UUID && c.operator == Operator::Eq)
-            .or_else(|| {
-                keys.remaining.iter().position(|c| {
-                    (c.attribute == EVENT_UUID || c.attribute == CREATED_AT)
-                        && c.operator.allowed_on_range_key()
-                })
-            });
-        if let Some(at) = range {
-            let condition = keys.remaining.remove(at).clone();
-            if condition.attribute == CREATED_AT {
-                keys.index = Some(CREATED_AT_INDEX.to_owned());
-                keys.key_attributes.push(CREATED_AT.to_owned());
-            }
-            keys.key_condition.push(condition);
-        }
-        Some(keys)
-    }
-
-    /// Rule 3: `(client_filter, filter)`. DynamoDB refuses a key attribute of the queried
-    /// table or index in a FilterExpression.
-    fn split_filters(&self, def: &TableDef) -> (Vec<Condition>, Vec<Condition>) {
-        let index_keys: &[&str] = match (self.operation, &self.index) {
-            (Operation::Scan, _) => &[],
-            (Operation::Query, None) => &[def.partition_key, EVENT_UUID],
-            (Operation::Query, Some(_)) => &[def.partition_key, CREATED_AT],
-        };
-        self.remaining
-            .iter()
-            .map(|c| (*c).clone())
-            .partition(|c| index_keys.contains(&c.attribute.as_str()))
-    }
-
-    /// The key a cursor stands for, checked to lie inside the key condition: DynamoDB
-    /// refuses an `ExclusiveStartKey` from another partition or outside the range condition.
-    fn start_key(&self, cursor: &Cursor) -> Result<Item> {
-        let key = cursor.decode(&self.key_attributes)?;
-        let invalid = |problem| Error::InvalidCursor { problem };
-        if let Some((name, _)) = key.iter().find(|(_, v)| is_empty_value(v)) {
-            return Err(invalid(CursorProblem::EmptyKeyValue {
-                attribute: name.clone(),
-            }));
-        }
-        if let Some(outside) = self.key_condition.iter().find(|c| !c.matches(&key)) {
-            return Err(invalid(CursorProblem::OutsideKeyCondition {
-                attribute: outside.attribute.clone(),
-                operator: outside.operator,
-            }));
-        }
-        Ok(key)
-    }
-}
-
-/// An empty string or binary: never a key value in DynamoDB.
-fn is_empty_value(value: &AttributeValue) -> bool {
-    match value {
-        AttributeValue::S(s) => s.is_empty(),
-        AttributeValue::B(b) => b.as_ref().is_empty(),
-        _ => false,
     }
 }
 
@@ -392,6 +364,7 @@ impl Expressions {
     fn render(
         key_condition: &[Condition],
         filter: &[Condition],
+        hide_expired: Option<&ExpiryFilter>,
         operation: Operation,
     ) -> Expressions {
         let mut out = Expressions::default();
@@ -400,10 +373,15 @@ impl Expressions {
             .iter()
             .map(|c| out.render_condition(c, &mut name_of))
             .collect::<Vec<_>>();
-        let filter = filter
+        let mut filter = filter
             .iter()
             .map(|c| out.render_condition(c, &mut name_of))
             .collect::<Vec<_>>();
+        if let Some(expiry) = hide_expired {
+            let name = out.name_placeholder(&expiry.attribute, &mut name_of);
+            let now = out.value_placeholder(AttributeValue::N(expiry.now.to_string()));
+            filter.push(format!("(attribute_not_exists({name}) OR {name} > {now})"));
+        }
         if operation == Operation::Query {
             out.key_condition_expression = Some(key.join(" AND "));
         }
@@ -413,29 +391,40 @@ impl Expressions {
         out
     }
 
+    /// The `#nK` placeholder of an attribute, the same for every mention.
+    fn name_placeholder(
+        &mut self,
+        attribute: &str,
+        name_of: &mut BTreeMap<String, String>,
+    ) -> String {
+        match name_of.get(attribute) {
+            Some(placeholder) => placeholder.clone(),
+            None => {
+                let placeholder = format!("#n{}", name_of.len());
+                name_of.insert(attribute.to_owned(), placeholder.clone());
+                self.names.insert(placeholder.clone(), attribute.to_owned());
+                placeholder
+            }
+        }
+    }
+
+    /// A new `:vK` placeholder for a value.
+    fn value_placeholder(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
     fn render_condition(
         &mut self,
         condition: &Condition,
         name_of: &mut BTreeMap<String, String>,
     ) -> String {
-        let name = match name_of.get(&condition.attribute) {
-            Some(placeholder) => placeholder.clone(),
-            None => {
-                let placeholder = format!("#n{}", name_of.len());
-                name_of.insert(condition.attribute.clone(), placeholder.clone());
-                self.names
-                    .insert(placeholder.clone(), condition.attribute.clone());
-                placeholder
-            }
-        };
+        let name = self.name_placeholder(&condition.attribute, name_of);
         let values: Vec<String> = condition
             .values
             .iter()
-            .map(|value| {
-                let placeholder = format!(":v{}", self.values.len());
-                self.values.insert(placeholder.clone(), value.clone());
-                placeholder
-            })
+            .map(|value| self.value_placeholder(value.clone()))
             .collect();
         let first = values.first().map(String::as_str).unwrap_or("");
         match condition.operator {
@@ -462,8 +451,9 @@ impl Expressions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::KeyValueProblem;
+    use crate::error::{CursorProblem, KeyValueProblem};
     use crate::schema::{AttributeDef, AttributeType, KeyAttributeType};
+    use crate::schema::{GlobalIndexDef, IndexKey, Ttl, CREATED_AT, CREATED_AT_INDEX, EXPIRES_AT};
 
     const DEF: TableDef = TableDef {
         name: "phone_call",
@@ -478,6 +468,9 @@ mod tests {
         }],
         linked: None,
         shard_by: None,
+        ttl: None,
+        indexes: &[],
+        version: 1,
     };
 
     fn n(v: &str) -> AttributeValue {
@@ -824,6 +817,219 @@ mod tests {
         }
         // A Scan has no key condition: any well-formed key resumes it.
         with_cursor(&[], r#"{"person_id":{"N":"6"},"event_uuid":{"S":"x"}}"#).unwrap();
+    }
+
+    const PHONE: IndexKey = IndexKey {
+        attribute: "phone",
+        attribute_type: KeyAttributeType::String,
+    };
+    const INDEXED: TableDef = TableDef {
+        indexes: &[
+            GlobalIndexDef {
+                name: "by_phone_status",
+                partition_key: PHONE,
+                sort_key: Some(IndexKey {
+                    attribute: "status",
+                    attribute_type: KeyAttributeType::String,
+                }),
+            },
+            GlobalIndexDef {
+                name: "by_phone",
+                partition_key: PHONE,
+                sort_key: Some(IndexKey {
+                    attribute: CREATED_AT,
+                    attribute_type: KeyAttributeType::String,
+                }),
+            },
+        ],
+        ..DEF
+    };
+
+    fn indexed(conditions: &[Condition], options: QueryOptions) -> Result<Plan> {
+        Plan::build(&INDEXED, "dev", conditions, &options, Select::Items)
+    }
+
+    #[test]
+    fn an_eq_on_an_index_partition_key_queries_the_index() {
+        let p = indexed(
+            &[
+                c("person_id", Operator::In, &[n("1"), n("2")]),
+                c("created_at", Operator::Gt, &[s("2026")]),
+                c("phone", Operator::Eq, &[s("555")]),
+                c("created_at", Operator::Lt, &[s("2027")]),
+            ],
+            QueryOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.operation, Operation::Query);
+        assert_eq!(
+            p.index.as_deref(),
+            Some("by_phone"),
+            "its sort key has a condition"
+        );
+        assert_eq!(p.index_kind, Some(IndexKind::Global));
+        assert_eq!(p.range_key.as_deref(), Some(CREATED_AT));
+        assert_eq!(
+            p.key_condition,
+            [
+                c("phone", Operator::Eq, &[s("555")]),
+                c("created_at", Operator::Gt, &[s("2026")]),
+            ]
+        );
+        // The table's keys may filter a GSI query; the index's own may not.
+        assert_eq!(p.filter, [c("person_id", Operator::In, &[n("1"), n("2")])]);
+        assert_eq!(
+            p.client_filter,
+            [c("created_at", Operator::Lt, &[s("2027")])]
+        );
+        assert_eq!(
+            p.key_attributes,
+            ["phone", "created_at", "person_id", "event_uuid"],
+            "a GSI's LastEvaluatedKey: index keys and table keys"
+        );
+        assert_eq!(
+            p.order_attributes(),
+            ["created_at", "person_id", "event_uuid"]
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["index"], "by_phone");
+        assert_eq!(json["index_kind"], "global");
+    }
+
+    #[test]
+    fn of_several_indexes_the_first_declared_unless_another_has_a_range_condition() {
+        let p = indexed(
+            &[c("phone", Operator::Eq, &[s("555")])],
+            QueryOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.index.as_deref(), Some("by_phone_status"));
+        assert_eq!(p.key_condition.len(), 1);
+        let p = indexed(
+            &[
+                c("phone", Operator::Eq, &[s("555")]),
+                c("status", Operator::BeginsWith, &[s("do")]),
+                c("status", Operator::Eq, &[s("done")]),
+            ],
+            QueryOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.index.as_deref(), Some("by_phone_status"));
+        assert_eq!(
+            p.key_condition[1],
+            c("status", Operator::Eq, &[s("done")]),
+            "an EQ on the sort key wins"
+        );
+    }
+
+    #[test]
+    fn the_table_partition_key_wins_over_an_index() {
+        let p = indexed(
+            &[
+                c("phone", Operator::Eq, &[s("555")]),
+                c("person_id", Operator::Eq, &[n("5")]),
+            ],
+            QueryOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.index, None);
+        assert_eq!(p.index_kind, None);
+        assert_eq!(p.filter, [c("phone", Operator::Eq, &[s("555")])]);
+        let p = indexed(
+            &[
+                c("person_id", Operator::Eq, &[n("5")]),
+                c("created_at", Operator::Gt, &[s("2026")]),
+            ],
+            QueryOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.index_kind, Some(IndexKind::Local));
+        // No EQ on any partition key: still a Scan, never an index.
+        let p = indexed(
+            &[c("phone", Operator::BeginsWith, &[s("555")])],
+            QueryOptions {
+                allow_scan: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((p.operation, p.index), (Operation::Scan, None));
+    }
+
+    #[test]
+    fn consistent_reads_and_foreign_cursors_are_refused_on_an_index() {
+        let phone = [c("phone", Operator::Eq, &[s("555")])];
+        let err = indexed(
+            &phone,
+            QueryOptions {
+                consistent_read: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        match &err {
+            Error::InvalidQuery {
+                problem: QueryProblem::ConsistentReadOnGlobalIndex { index },
+                ..
+            } => assert_eq!(index, "by_phone_status"),
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("eventually consistent"), "{err}");
+        let after = |cursor: &str| QueryOptions {
+            after: Some(Cursor::from(cursor)),
+            ..Default::default()
+        };
+        let ok = r#"{"phone":{"S":"555"},"status":{"S":"a"},"person_id":{"N":"1"},"event_uuid":{"S":"x"}}"#;
+        assert!(indexed(&phone, after(ok))
+            .unwrap()
+            .exclusive_start_key
+            .is_some());
+        let table_cursor = r#"{"person_id":{"N":"1"},"event_uuid":{"S":"x"}}"#;
+        assert!(matches!(
+            indexed(&phone, after(table_cursor)),
+            Err(Error::InvalidCursor {
+                problem: CursorProblem::WrongAttributes { .. }
+            })
+        ));
+        let other_phone = ok.replace("555", "556");
+        assert!(matches!(
+            indexed(&phone, after(&other_phone)),
+            Err(Error::InvalidCursor {
+                problem: CursorProblem::OutsideKeyCondition { .. }
+            })
+        ));
+    }
+
+    #[test]
+    fn expired_items_are_filtered_on_tables_whose_events_expire() {
+        let def = TableDef {
+            ttl: Some(Ttl::AfterCreation { seconds: 60 }),
+            ..DEF
+        };
+        let pk = [
+            c("person_id", Operator::Eq, &[n("5")]),
+            c("status", Operator::Eq, &[s("done")]),
+        ];
+        let p = Plan::build(&def, "dev", &pk, &QueryOptions::default(), Select::Count).unwrap();
+        let expiry = p.hide_expired.clone().unwrap();
+        assert_eq!(expiry.attribute, EXPIRES_AT);
+        assert_eq!(
+            p.expressions.filter_expression.as_deref(),
+            Some("#n1 = :v1 AND (attribute_not_exists(#n2) OR #n2 > :v2)")
+        );
+        assert_eq!(p.expressions.names["#n2"], EXPIRES_AT);
+        assert_eq!(p.expressions.values[":v2"], n(&expiry.now.to_string()));
+        let options = QueryOptions {
+            include_expired: true,
+            ..Default::default()
+        };
+        let all = Plan::build(&def, "dev", &pk, &options, Select::Items).unwrap();
+        assert_eq!(all.hide_expired, None);
+        assert_eq!(
+            all.expressions.filter_expression.as_deref(),
+            Some("#n1 = :v1")
+        );
+        assert_eq!(plan(&pk).unwrap().hide_expired, None, "no TTL, no filter");
     }
 
     #[test]

@@ -51,8 +51,8 @@ mod typed;
 
 pub use crate::backend::{collect_items, count_items, RawPage, RawPages};
 pub use crate::plan::{
-    dynamic, json, matches_all, memory, values_equal, Condition, Cursor, Expressions, Operation,
-    Operator, ParseConditionError, Plan, QueryOptions, Select,
+    dynamic, json, matches_all, memory, values_equal, Condition, Cursor, ExpiryFilter, Expressions,
+    IndexKind, Operation, Operator, ParseConditionError, Plan, QueryOptions, Select,
 };
 pub use exec::{Events, Page, Pages};
 pub use typed::{

@@ -426,6 +426,16 @@ impl<E: Storable> Query<E> {
         self
     }
 
+    /// Also returns events whose time to live has passed but that DynamoDB has not deleted
+    /// yet. By default a query on the table of an event type with `ttl = ".."` or an
+    /// `expires_at` field hides them with a filter (`explain()` shows it), because DynamoDB
+    /// deletes expired items lazily, typically within a few days. No effect on a table whose
+    /// events never expire.
+    pub fn include_expired(mut self) -> Self {
+        self.options.include_expired = true;
+        self
+    }
+
     /// Resumes after `cursor`, taken from a [`Page`](super::Page) of the same query.
     pub fn after(mut self, cursor: impl Into<Cursor>) -> Self {
         self.options.after = Some(cursor.into());
@@ -540,6 +550,10 @@ macro_rules! __query_builder_methods {
             /// See [`Query::allow_scan`](::eventosaurus::query::Query::allow_scan).
             pub fn allow_scan(self) -> Self {
                 $builder(self.0.allow_scan())
+            }
+            /// See [`Query::include_expired`](::eventosaurus::query::Query::include_expired): also expired, not yet deleted events.
+            pub fn include_expired(self) -> Self {
+                $builder(self.0.include_expired())
             }
             /// See [`Query::after`](::eventosaurus::query::Query::after): resume after a page's cursor.
             pub fn after(

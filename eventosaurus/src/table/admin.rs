@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types as sdk;
 use aws_sdk_dynamodb::types::{TableDescription, TableStatus};
 
+use super::indexes::{add_missing_indexes, IndexProgress};
+use super::ttl::{describe_time_to_live, enable_time_to_live, TtlOutcome};
+use super::Drift;
 use crate::error::{classify, Error, Result, SdkFailure};
 use crate::schema::{in_environment, Billing, IndexSpec, KeySchemaSpec, TableDef, TableSpec};
 use crate::store::Store;
@@ -26,7 +29,7 @@ pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DELETED_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A request that the SDK's builder refused (a required field left out): a bug of ours.
-fn build_error(table: &str, e: aws_sdk_dynamodb::error::BuildError) -> Error {
+pub(super) fn build_error(table: &str, e: aws_sdk_dynamodb::error::BuildError) -> Error {
     Error::Service {
         operation: "CreateTable",
         table: table.to_owned(),
@@ -37,7 +40,10 @@ fn build_error(table: &str, e: aws_sdk_dynamodb::error::BuildError) -> Error {
     }
 }
 
-fn key_elements(table: &str, keys: &[KeySchemaSpec]) -> Result<Option<Vec<sdk::KeySchemaElement>>> {
+pub(super) fn key_elements(
+    table: &str,
+    keys: &[KeySchemaSpec],
+) -> Result<Option<Vec<sdk::KeySchemaElement>>> {
     keys.iter()
         .map(|key| {
             sdk::KeySchemaElement::builder()
@@ -82,16 +88,12 @@ async fn send_create_table(store: &Store, spec: &TableSpec) -> Result<bool> {
         .iter()
         .map(|index| local_index(table, index))
         .collect::<Result<Vec<_>>>()?;
-    let throughput = match spec.provisioned_throughput {
-        Some(t) => Some(
-            sdk::ProvisionedThroughput::builder()
-                .read_capacity_units(t.read_capacity_units)
-                .write_capacity_units(t.write_capacity_units)
-                .build()
-                .map_err(|e| build_error(table, e))?,
-        ),
-        None => None,
-    };
+    let global_indexes = spec
+        .global_secondary_indexes
+        .iter()
+        .map(|index| super::indexes::global_index(table, index))
+        .collect::<Result<Vec<_>>>()?;
+    let throughput = super::indexes::throughput(table, spec.provisioned_throughput.as_ref())?;
     let request = store
         .client()?
         .create_table()
@@ -100,6 +102,7 @@ async fn send_create_table(store: &Store, spec: &TableSpec) -> Result<bool> {
         .set_key_schema(key_elements(table, &spec.key_schema)?)
         .set_attribute_definitions(Some(attributes))
         .set_local_secondary_indexes(Some(indexes).filter(|i| !i.is_empty()))
+        .set_global_secondary_indexes(Some(global_indexes).filter(|i| !i.is_empty()))
         .set_provisioned_throughput(throughput)
         .set_stream_specification(crate::table_stream::to_sdk(
             spec.stream_specification.as_ref(),
@@ -114,7 +117,9 @@ async fn send_create_table(store: &Store, spec: &TableSpec) -> Result<bool> {
 }
 
 /// Creates the table of `def` in the store's environment if it does not exist, then waits
-/// until it is ACTIVE. Idempotent: an existing table is [`CreateOutcome::AlreadyExists`].
+/// until it is ACTIVE, adds the global secondary indexes it lacks (waiting until each is
+/// built) and turns on its time to live: everything [`ensure_table`] does. Idempotent: an
+/// existing table is [`CreateOutcome::AlreadyExists`].
 ///
 /// The table gets a DynamoDB stream (`NEW_IMAGE`); see [`create_table_with_stream`].
 pub async fn create_table(
@@ -132,13 +137,51 @@ pub async fn create_table(
 }
 
 /// Like [`create_table`], with the given stream (`None`: a table without a stream, which no
-/// stream consumer can read). An existing table is left as it is.
+/// stream consumer can read). An existing table's stream is left as it is.
 pub async fn create_table_with_stream(
     store: &Store,
     def: &TableDef,
     billing: Billing,
     stream: Option<crate::table_stream::StreamSpec>,
 ) -> Result<CreateOutcome> {
+    let ready = ensure_table(store, def, billing, stream, &mut |progress| {
+        tracing::debug!(
+            table = progress.table,
+            index = progress.index,
+            status = progress.status,
+            backfilling = progress.backfilling,
+            "waiting for the index"
+        );
+    })
+    .await?;
+    Ok(ready.outcome)
+}
+
+/// What [`ensure_table`] did to a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableReady {
+    /// Whether the table was created or already existed.
+    pub outcome: CreateOutcome,
+    /// The global secondary indexes added to an existing table (each is ACTIVE now).
+    pub added_indexes: Vec<String>,
+    /// What was done about its time to live.
+    pub time_to_live: TtlOutcome,
+}
+
+/// Makes `def`'s table what its definition says, as far as that can change on a live table:
+/// creates it if it is missing (with `stream`) and waits until it is ACTIVE; adds every
+/// global secondary index it lacks, one UpdateTable per index, waiting until each is ACTIVE
+/// (`progress` sees every DescribeTable of those waits: show it to the user, backfilling a
+/// large table takes a while); then turns on its time to live on `expires_at` if the events
+/// expire ([`enable_time_to_live`]). Keys and the `created_at` LSI of an existing table are
+/// never changed (`check-tables` reports them).
+pub async fn ensure_table(
+    store: &Store,
+    def: &TableDef,
+    billing: Billing,
+    stream: Option<crate::table_stream::StreamSpec>,
+    progress: &mut (dyn FnMut(&IndexProgress<'_>) + Send),
+) -> Result<TableReady> {
     let mut spec = def.spec(store.environment_prefix(), billing);
     spec.stream_specification = stream;
     let outcome = if send_create_table(store, &spec).await? {
@@ -147,8 +190,36 @@ pub async fn create_table_with_stream(
         CreateOutcome::AlreadyExists
     };
     wait_until_active(store, &spec.table_name, ACTIVE_TIMEOUT).await?;
-    tracing::info!(table = %spec.table_name, ?outcome, "table ready");
-    Ok(outcome)
+    let mut added_indexes = Vec::new();
+    if !spec.global_secondary_indexes.is_empty() {
+        let live = describe_table_named(store, &spec.table_name)
+            .await?
+            .ok_or_else(|| Error::TableNotFound {
+                table: spec.table_name.clone(),
+            })?;
+        added_indexes = add_missing_indexes(store, &spec, &live, progress).await?;
+    }
+    let time_to_live = enable_time_to_live(store, &spec).await?;
+    tracing::info!(table = %spec.table_name, ?outcome, ?added_indexes, ?time_to_live, "table ready");
+    Ok(TableReady {
+        outcome,
+        added_indexes,
+        time_to_live,
+    })
+}
+
+/// Compares `def`'s live table with its definition: everything [`drift`](super::drift)
+/// compares, plus the time to live (DescribeTimeToLive, see
+/// [`time_to_live_drift`](super::time_to_live_drift)). An empty list means no drift.
+pub async fn check_table(store: &Store, def: &TableDef) -> Result<Vec<Drift>> {
+    let spec = def.spec(store.environment_prefix(), Billing::OnDemand);
+    let Some(live) = describe_table_named(store, &spec.table_name).await? else {
+        return Ok(vec![Drift::MissingTable]);
+    };
+    let mut drifts = super::drift(&spec, Some(&live));
+    let ttl = describe_time_to_live(store, &spec.table_name).await?;
+    drifts.extend(super::time_to_live_drift(&spec, ttl.as_ref()));
+    Ok(drifts)
 }
 
 /// Creates every table in `defs` (see [`create_table`]), in order.
@@ -165,33 +236,33 @@ pub async fn create_tables<'a>(
 }
 
 /// How long a wait took and what it saw last, when it gave up.
-struct GaveUp {
+pub(super) struct GaveUp {
     /// The last status, `missing` when the table did not exist.
-    status: String,
-    waited_secs: u64,
+    pub(super) status: String,
+    pub(super) waited_secs: u64,
 }
 
-/// Polls DescribeTable until `done` holds for what it returns (`None`: no such table),
-/// backing off from 50 ms to 2 s, for at most `timeout`.
-async fn wait_for_status(
+/// The one wait helper: polls DescribeTable until `done` holds for what it returns (`None`:
+/// no such table) and how long it has waited, backing off from 50 ms to 2 s, for at most
+/// `timeout`. `done` may report progress: it sees every description.
+pub(super) async fn wait_for_status(
     store: &Store,
     table: &str,
     timeout: Duration,
-    done: impl Fn(Option<&TableStatus>, bool) -> bool,
+    mut done: impl FnMut(Option<&TableDescription>, Duration) -> bool,
 ) -> Result<Result<(), GaveUp>> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(50);
     loop {
         let live = describe_table_named(store, table).await?;
-        let status = live.as_ref().and_then(|d| d.table_status());
-        if done(status, live.is_some()) {
+        if done(live.as_ref(), started.elapsed()) {
             return Ok(Ok(()));
         }
         if started.elapsed() >= timeout {
-            let status = match (&live, status) {
-                (None, _) => "missing".to_owned(),
-                (Some(_), Some(status)) => status.as_str().to_owned(),
-                (Some(_), None) => "unknown".to_owned(),
+            let status = match live.as_ref().map(|d| d.table_status()) {
+                None => "missing".to_owned(),
+                Some(Some(status)) => status.as_str().to_owned(),
+                Some(None) => "unknown".to_owned(),
             };
             return Ok(Err(GaveUp {
                 status,
@@ -205,8 +276,8 @@ async fn wait_for_status(
 
 /// Polls DescribeTable until the table is ACTIVE, backing off from 50 ms to 2 s.
 pub async fn wait_until_active(store: &Store, table: &str, timeout: Duration) -> Result<()> {
-    wait_for_status(store, table, timeout, |status, _| {
-        status == Some(&TableStatus::Active)
+    wait_for_status(store, table, timeout, |live, _| {
+        live.and_then(|d| d.table_status()) == Some(&TableStatus::Active)
     })
     .await?
     .map_err(|gave_up| Error::TableNotActive {
@@ -218,7 +289,7 @@ pub async fn wait_until_active(store: &Store, table: &str, timeout: Duration) ->
 
 /// Polls DescribeTable until the table no longer exists, backing off from 50 ms to 2 s.
 pub async fn wait_until_deleted(store: &Store, table: &str, timeout: Duration) -> Result<()> {
-    wait_for_status(store, table, timeout, |_, exists| !exists)
+    wait_for_status(store, table, timeout, |live, _| live.is_none())
         .await?
         .map_err(|gave_up| Error::TableNotDeleted {
             table: table.to_owned(),

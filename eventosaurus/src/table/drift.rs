@@ -114,6 +114,48 @@ pub enum Drift {
         /// The live projection (`None`: none, or one this version does not know).
         found: Option<ProjectionType>,
     },
+    /// A global secondary index of the definition does not exist (`create-tables` adds it).
+    MissingGlobalIndex {
+        /// The index name.
+        index: String,
+    },
+    /// A global secondary index has other keys, or another projection, than the
+    /// definition's: it must be deleted (UpdateTable) and added again by `create-tables`.
+    GlobalIndexDiffers {
+        /// The index name.
+        index: String,
+        /// The definition's key schema, e.g. `phone_number (S) HASH, created_at (S) RANGE`,
+        /// and projection.
+        expected: String,
+        /// The live index's, in the same form.
+        found: String,
+    },
+    /// The table's time to live is not the definition's: off although the events expire,
+    /// on another attribute, or on although they never expire.
+    TimeToLive {
+        /// The attribute the definition expires items by (`expires_at`); `None`: the events
+        /// never expire.
+        expected: Option<String>,
+        /// The live TTL status (`ENABLED`, `DISABLED`, `ENABLING`, `DISABLING`).
+        status: String,
+        /// The live TTL attribute, if any.
+        found: Option<String>,
+    },
+}
+
+impl Drift {
+    /// Whether the drift is in what says whose table it is: the table's keys and its
+    /// `created_at` LSI, which only re-creating the table changes. (A missing stream, index
+    /// or TTL can be added to the table as it is.) `drop-tables` refuses tables with such drift.
+    pub fn is_in_key_schema(&self) -> bool {
+        matches!(
+            self,
+            Drift::Key { .. }
+                | Drift::MissingIndex { .. }
+                | Drift::IndexKey { .. }
+                | Drift::IndexProjection { .. }
+        )
+    }
 }
 
 fn key_name(key_type: KeyType) -> &'static str {
@@ -176,6 +218,48 @@ impl fmt::Display for Drift {
                 "index `{index}` projects {}, expected {expected}; {RECREATE}",
                 Maybe(found)
             ),
+            Drift::MissingGlobalIndex { index } => write!(
+                f,
+                "missing global secondary index `{index}` (run create-tables, which adds it and \
+                 waits until it is built)"
+            ),
+            Drift::GlobalIndexDiffers {
+                index,
+                expected,
+                found,
+            } => write!(
+                f,
+                "global secondary index `{index}` is {found}, expected {expected}: delete the \
+                 index (UpdateTable), then run create-tables to add it again"
+            ),
+            Drift::TimeToLive {
+                expected: Some(expected),
+                status,
+                found: None,
+            } => write!(
+                f,
+                "time to live is {status}, expected ENABLED on `{expected}` (run create-tables, \
+                 which enables it)"
+            ),
+            Drift::TimeToLive {
+                expected: Some(expected),
+                status,
+                found: Some(found),
+            } => write!(
+                f,
+                "time to live is {status} on `{found}`, expected ENABLED on `{expected}`: turn it \
+                 off (UpdateTimeToLive; DynamoDB allows one change an hour), then run create-tables"
+            ),
+            Drift::TimeToLive {
+                expected: None,
+                status,
+                found,
+            } => write!(
+                f,
+                "time to live is {status} on `{}`, but the event type declares no ttl: DynamoDB \
+                 deletes items by it; turn it off, or declare ttl / expires_at",
+                found.as_deref().unwrap_or("?")
+            ),
         }
     }
 }
@@ -211,8 +295,10 @@ fn live_key(
 
 /// Compares a live table with the spec. An empty list means no drift.
 ///
-/// Compared: the table's keys (names and types), and for each local secondary index of
-/// the spec its existence, keys and projection. Billing and capacity are not drift.
+/// Compared: the table's keys (names and types), for each local and global secondary index
+/// of the spec its existence, keys and projection, and the stream. Billing and capacity are
+/// not drift, nor indexes the table has beyond the spec. The time to live is another call
+/// (DescribeTimeToLive): see [`time_to_live_drift`].
 pub fn drift(spec: &TableSpec, live: Option<&TableDescription>) -> Vec<Drift> {
     let Some(live) = live else {
         return vec![Drift::MissingTable];
@@ -266,11 +352,95 @@ pub fn drift(spec: &TableSpec, live: Option<&TableDescription>) -> Vec<Drift> {
             });
         }
     }
+    drifts.extend(global_index_drift(spec, live));
     drifts.extend(
         crate::table_stream::stream_drift(spec.stream_specification.as_ref(), live)
             .map(Drift::WrongStream),
     );
     drifts
+}
+
+/// A key schema and projection as one comparable line: `a (S) HASH, b (N) RANGE; ALL`.
+fn schema_line(keys: &[(KeyAttribute, KeyType)], projection: Option<ProjectionType>) -> String {
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|(key, key_type)| {
+            let attribute_type = key
+                .attribute_type
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "no type".to_owned());
+            format!("{} ({attribute_type}) {key_type}", key.name)
+        })
+        .collect();
+    format!("{}; projection {}", keys.join(", "), Maybe(&projection))
+}
+
+/// Each global secondary index of the spec: missing, or with other keys or projection.
+fn global_index_drift(spec: &TableSpec, live: &TableDescription) -> Vec<Drift> {
+    let mut drifts = Vec::new();
+    for index in &spec.global_secondary_indexes {
+        let name = &index.index_name;
+        let Some(gsi) = live
+            .global_secondary_indexes()
+            .iter()
+            .find(|gsi| gsi.index_name() == Some(name.as_str()))
+        else {
+            drifts.push(Drift::MissingGlobalIndex {
+                index: name.clone(),
+            });
+            continue;
+        };
+        let roles = [KeyType::Hash, KeyType::Range];
+        let expected: Vec<_> = roles
+            .iter()
+            .filter_map(|role| spec_key(spec, &index.key_schema, *role).map(|k| (k, *role)))
+            .collect();
+        let found: Vec<_> = roles
+            .iter()
+            .filter_map(|role| live_key(live, gsi.key_schema(), *role).map(|k| (k, *role)))
+            .collect();
+        let expected_projection = Some(index.projection.projection_type);
+        let found_projection = gsi
+            .projection()
+            .and_then(|p| p.projection_type())
+            .and_then(ProjectionType::from_sdk);
+        if expected != found || expected_projection != found_projection {
+            drifts.push(Drift::GlobalIndexDiffers {
+                index: name.clone(),
+                expected: schema_line(&expected, expected_projection),
+                found: schema_line(&found, found_projection),
+            });
+        }
+    }
+    drifts
+}
+
+/// Compares a live time to live (DescribeTimeToLive; `None`: none described) with the spec's:
+/// on (or being turned on) for `expires_at` when the events expire, else off (or being
+/// turned off).
+pub fn time_to_live_drift(
+    spec: &TableSpec,
+    live: Option<&sdk::TimeToLiveDescription>,
+) -> Option<Drift> {
+    use sdk::TimeToLiveStatus as S;
+    let status = live
+        .and_then(|l| l.time_to_live_status())
+        .unwrap_or(&S::Disabled);
+    let on = matches!(status, S::Enabled | S::Enabling);
+    let found = live.and_then(|l| l.attribute_name()).map(str::to_owned);
+    let expected = spec
+        .time_to_live
+        .as_ref()
+        .map(|ttl| ttl.attribute_name.clone());
+    let matches = match &expected {
+        Some(attribute) => on && found.as_ref() == Some(attribute),
+        None => !on,
+    };
+    (!matches).then(|| Drift::TimeToLive {
+        expected,
+        status: status.as_str().to_owned(),
+        found: found.filter(|_| on || matches!(status, S::Disabling)),
+    })
 }
 
 #[cfg(test)]
@@ -415,5 +585,122 @@ mod tests {
         for drift in &found {
             assert!(!drift.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn time_to_live_is_compared_with_the_definition() {
+        use crate::schema::{TableDef, Ttl, EXPIRES_AT};
+        use sdk::TimeToLiveStatus as S;
+        let ttl = |status: S, attribute: Option<&str>| {
+            sdk::TimeToLiveDescription::builder()
+                .time_to_live_status(status)
+                .set_attribute_name(attribute.map(str::to_owned))
+                .build()
+        };
+        let expiring = TableDef {
+            ttl: Some(Ttl::AfterCreation { seconds: 60 }),
+            ..DEF
+        }
+        .spec("dev", Billing::OnDemand);
+        let plain = spec();
+        let on = ttl(S::Enabled, Some(EXPIRES_AT));
+        assert_eq!(time_to_live_drift(&expiring, Some(&on)), None);
+        let enabling = ttl(S::Enabling, Some(EXPIRES_AT));
+        assert_eq!(time_to_live_drift(&expiring, Some(&enabling)), None);
+        assert_eq!(
+            time_to_live_drift(&plain, Some(&ttl(S::Disabled, None))),
+            None
+        );
+        assert_eq!(time_to_live_drift(&plain, None), None);
+        let cases = [
+            (
+                &expiring,
+                ttl(S::Disabled, None),
+                "DISABLED",
+                None,
+                "run create-tables",
+            ),
+            (
+                &expiring,
+                ttl(S::Enabled, Some("other")),
+                "ENABLED",
+                Some("other"),
+                "turn it off",
+            ),
+            (
+                &plain,
+                on.clone(),
+                "ENABLED",
+                Some(EXPIRES_AT),
+                "declares no ttl",
+            ),
+        ];
+        for (spec, live, status, found, says) in cases {
+            let drift = time_to_live_drift(spec, Some(&live)).expect("drift");
+            assert_eq!(
+                drift,
+                Drift::TimeToLive {
+                    expected: spec.time_to_live.as_ref().map(|t| t.attribute_name.clone()),
+                    status: status.into(),
+                    found: found.map(str::to_owned),
+                }
+            );
+            let line = drift.to_string();
+            assert!(line.contains(says) && !line.contains('\n'), "{line}");
+            assert!(!drift.is_in_key_schema());
+        }
+    }
+
+    #[test]
+    fn global_indexes_are_compared_by_keys_and_projection() {
+        use crate::schema::{GlobalIndexDef, IndexKey, KeyAttributeType, TableDef};
+        const INDEXES: &[GlobalIndexDef] = &[GlobalIndexDef {
+            name: "by_phone",
+            partition_key: IndexKey {
+                attribute: "phone",
+                attribute_type: KeyAttributeType::String,
+            },
+            sort_key: None,
+        }];
+        let spec = TableDef {
+            indexes: INDEXES,
+            ..DEF
+        }
+        .spec("dev", Billing::OnDemand);
+        let base = || {
+            live()
+                .local_secondary_indexes(lsi(CREATED_AT, sdk::ProjectionType::All))
+                .attribute_definitions(attribute("phone", sdk::ScalarAttributeType::S))
+        };
+        let gsi = |key: &str, projection| {
+            sdk::GlobalSecondaryIndexDescription::builder()
+                .index_name("by_phone")
+                .key_schema(self::key(key, sdk::KeyType::Hash))
+                .projection(
+                    sdk::Projection::builder()
+                        .projection_type(projection)
+                        .build(),
+                )
+                .build()
+        };
+        let same = base().global_secondary_indexes(gsi("phone", sdk::ProjectionType::All));
+        assert_eq!(drift(&spec, Some(&same.build())), []);
+        assert_eq!(
+            drift(&spec, Some(&base().build())),
+            [Drift::MissingGlobalIndex {
+                index: "by_phone".into()
+            }]
+        );
+        let other = base().global_secondary_indexes(gsi("phone", sdk::ProjectionType::KeysOnly));
+        let found = drift(&spec, Some(&other.build()));
+        assert_eq!(
+            found,
+            [Drift::GlobalIndexDiffers {
+                index: "by_phone".into(),
+                expected: "phone (S) HASH; projection ALL".into(),
+                found: "phone (S) HASH; projection KEYS_ONLY".into(),
+            }]
+        );
+        assert!(!found[0].is_in_key_schema());
     }
 }

@@ -365,6 +365,9 @@ impl PendingEvent {
             attributes: &[],
             linked: None,
             shard_by: None,
+            ttl: None,
+            indexes: &[],
+            version: 1,
         };
         PendingEvent {
             index,
