@@ -61,6 +61,20 @@ pub use store::Store;
 pub use transaction::{Transaction, TransactionOutcome};
 pub use uuid::Uuid;
 
+/// The AWS SDK for DynamoDB this crate is built on. Items, upcasters and transactions speak its
+/// [`AttributeValue`](aws_sdk_dynamodb::types::AttributeValue) (also at
+/// [`codec::AttributeValue`]); use this path instead of a dependency of your own to be sure of
+/// the same version:
+///
+/// ```
+/// use eventosaurus::codec::{AttributeValue, Item};
+///
+/// let mut item = Item::new();
+/// item.insert("amount".to_owned(), AttributeValue::N("250".to_owned()));
+/// let _client: Option<eventosaurus::aws_sdk_dynamodb::Client> = None;
+/// ```
+pub use aws_sdk_dynamodb;
+
 /// Re-exports for generated code. Not public API.
 #[doc(hidden)]
 pub mod __private {

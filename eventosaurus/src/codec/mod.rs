@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -31,6 +30,9 @@ pub use validate::{item_size, value_size};
 
 /// A DynamoDB item, as the SDK types it.
 pub type Item = HashMap<String, AttributeValue>;
+
+/// A DynamoDB attribute value, as items hold them (the SDK's own type, re-exported).
+pub use aws_sdk_dynamodb::types::AttributeValue;
 
 /// DynamoDB's maximum item size: 400 KB, names and values included.
 pub const MAX_ITEM_SIZE: usize = 400 * 1024;
